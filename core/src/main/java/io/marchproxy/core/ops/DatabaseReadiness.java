@@ -1,5 +1,7 @@
 package io.marchproxy.core.ops;
 
+import io.micronaut.jdbc.DataSourceResolver;
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,6 +19,12 @@ final class DatabaseReadiness implements ReadinessCheck {
 
   private final DataSource dataSource;
   private volatile String appliedVersion;
+
+  /** Uses the pool itself: the injected DataSource is bound to Micronaut's transactions. */
+  @Inject
+  DatabaseReadiness(DataSource dataSource, DataSourceResolver resolver) {
+    this(resolver.resolve(dataSource));
+  }
 
   DatabaseReadiness(DataSource dataSource) {
     this.dataSource = dataSource;
