@@ -43,6 +43,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
               // would race it.
               .setRegisterShutdownHook(false)
               .setPGStartupWait(Duration.ofSeconds(60))
+              .setServerConfig("synchronous_commit", "on")
               .setServerConfig("max_connections", "200")
               .setServerConfig("listen_addresses", "localhost");
       if (port > 0) {
