@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Payload classification from the first bytes of a packet: HTTP/1 methods, a TLS ClientHello,
+ * the HTTP/2 connection preface, or other. Counting only; it never changes a verdict.
+ */
+#ifndef MARCHPROXY_CLASSIFY_H
+#define MARCHPROXY_CLASSIFY_H
+
+#include "counters.h"
+#include "parsing.h"
+
+/* Four ASCII bytes as the little- or big-endian word a 4-byte load returns. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MP_WORD(a, b, c, d)                                                                        \
+	((__u32)(a) | ((__u32)(b) << 8) | ((__u32)(c) << 16) | ((__u32)(d) << 24))
+#else
+#define MP_WORD(a, b, c, d)                                                                        \
+	((__u32)(d) | ((__u32)(c) << 8) | ((__u32)(b) << 16) | ((__u32)(a) << 24))
+#endif
+
+#define MP_TLS_HANDSHAKE    0x16
+#define MP_TLS_CLIENT_HELLO 0x01
+
+/* "PRI * HTTP/2.0\r\n" is the first 16 bytes of every HTTP/2 prior-knowledge connection. */
+static __always_inline int is_http2_preface(const __u32 *w)
+{
+	return w[0] == MP_WORD('P', 'R', 'I', ' ') && w[1] == MP_WORD('*', ' ', 'H', 'T') &&
+	       w[2] == MP_WORD('T', 'P', '/', '2') && w[3] == MP_WORD('.', '0', '\r', '\n');
+}
+
+static __always_inline __u32 http_method_counter(__u32 word)
+{
+	switch (word) {
+	case MP_WORD('G', 'E', 'T', ' '):
+		return MP_C_CLASS_HTTP_GET;
+	case MP_WORD('P', 'O', 'S', 'T'):
+		return MP_C_CLASS_HTTP_POST;
+	case MP_WORD('P', 'U', 'T', ' '):
+		return MP_C_CLASS_HTTP_PUT;
+	case MP_WORD('D', 'E', 'L', 'E'):
+		return MP_C_CLASS_HTTP_DELETE;
+	case MP_WORD('H', 'E', 'A', 'D'):
+		return MP_C_CLASS_HTTP_HEAD;
+	case MP_WORD('O', 'P', 'T', 'I'):
+		return MP_C_CLASS_HTTP_OPTIONS;
+	case MP_WORD('P', 'A', 'T', 'C'):
+		return MP_C_CLASS_HTTP_PATCH;
+	case MP_WORD('C', 'O', 'N', 'N'):
+		return MP_C_CLASS_HTTP_CONNECT;
+	default:
+		return MP_COUNTER_COUNT;
+	}
+}
+
+/*
+ * `c` points at the L4 payload and `len` is its length by the IP header; the frame may be longer
+ * (Ethernet padding). Packets without payload (SYN, bare ACK) are not counted.
+ */
+static __always_inline void classify_payload(struct hdr_cursor *c, long len, __u64 bytes)
+{
+	__u8 *p;
+	__u32 counter;
+
+	if (len <= 0)
+		return;
+	p = len >= 16 ? cursor_peek(c, 16) : NULL;
+	if (p && is_http2_preface((const __u32 *)p)) {
+		count(MP_C_CLASS_HTTP2_PREFACE, bytes);
+		return;
+	}
+	/* A TLS record header (5 bytes) then the handshake type. */
+	p = len >= 6 ? cursor_peek(c, 6) : NULL;
+	if (p && p[0] == MP_TLS_HANDSHAKE && p[1] == 0x03 && p[5] == MP_TLS_CLIENT_HELLO) {
+		count(MP_C_CLASS_TLS_CLIENT_HELLO, bytes);
+		return;
+	}
+	p = len >= 4 ? cursor_peek(c, 4) : NULL;
+	counter = p ? http_method_counter(*(const __u32 *)p) : MP_COUNTER_COUNT;
+	count(counter < MP_COUNTER_COUNT ? counter : MP_C_CLASS_OTHER, bytes);
+}
+
+#endif

@@ -1,0 +1,78 @@
+package io.marchproxy.xdp;
+
+import io.marchproxy.xdp.libbpf.Errno;
+import io.marchproxy.xdp.libbpf.Libbpf;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks, before loading, that this host can run the program, so a refusal names what is missing
+ * instead of surfacing as a verifier error.
+ */
+public final class XdpSupport {
+  private static final int PROG_TYPE_XDP = 6;
+  private static final int MAP_TYPE_ARRAY = 2;
+  private static final int MAP_TYPE_PERCPU_ARRAY = 6;
+  private static final int MAP_TYPE_LRU_HASH = 9;
+  private static final int MAP_TYPE_LPM_TRIE = 11;
+  private static final int FUNC_KTIME_GET_COARSE_NS = 160;
+
+  private XdpSupport() {}
+
+  static void requireLibbpf() {
+    String reason = Libbpf.unavailableReason();
+    if (reason != null) {
+      throw new XdpUnavailableException(XdpUnavailableException.Reason.LIBBPF_MISSING, reason);
+    }
+  }
+
+  /** Throws {@link XdpUnavailableException} naming the first thing that is missing. */
+  public static void check() {
+    requireLibbpf();
+    probe(Libbpf.probeProgType(PROG_TYPE_XDP), "XDP programs (BPF_PROG_TYPE_XDP)");
+    List<String> missing = new ArrayList<>();
+    record Feature(int result, String name) {}
+    for (Feature f :
+        List.of(
+            new Feature(Libbpf.probeMapType(MAP_TYPE_ARRAY), "array maps"),
+            new Feature(Libbpf.probeMapType(MAP_TYPE_PERCPU_ARRAY), "per-CPU array maps"),
+            new Feature(Libbpf.probeMapType(MAP_TYPE_LRU_HASH), "LRU hash maps"),
+            new Feature(Libbpf.probeMapType(MAP_TYPE_LPM_TRIE), "LPM trie maps"),
+            new Feature(
+                Libbpf.probeHelper(PROG_TYPE_XDP, FUNC_KTIME_GET_COARSE_NS),
+                "the bpf_ktime_get_coarse_ns helper (Linux 5.11+)"))) {
+      if (f.result() < 0) {
+        probe(f.result(), f.name());
+      } else if (f.result() == 0) {
+        missing.add(f.name());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new XdpUnavailableException(
+          XdpUnavailableException.Reason.KERNEL_FEATURE_MISSING,
+          "this kernel lacks " + String.join(", ", missing));
+    }
+  }
+
+  private static void probe(int result, String what) {
+    if (result == 1) {
+      return;
+    }
+    if (result == -Errno.EPERM || result == -Errno.EACCES) {
+      throw new XdpUnavailableException(
+          XdpUnavailableException.Reason.NOT_PERMITTED,
+          "BPF is not permitted for this process (needs root or CAP_BPF + CAP_NET_ADMIN,"
+              + " and unprivileged BPF is not enough): probing "
+              + what
+              + " gave "
+              + Errno.describe(result));
+    }
+    if (result == 0) {
+      throw new XdpUnavailableException(
+          XdpUnavailableException.Reason.KERNEL_FEATURE_MISSING, "this kernel lacks " + what);
+    }
+    throw new XdpUnavailableException(
+        XdpUnavailableException.Reason.KERNEL_FEATURE_MISSING,
+        "cannot probe the kernel for " + what + ": " + Errno.describe(result));
+  }
+}
