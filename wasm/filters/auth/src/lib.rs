@@ -1,0 +1,154 @@
+//! MarchProxy auth filter: every request needs `Authorization: Bearer <token>`, where the token
+//! is a JWT signed with a configured HMAC key or a static token whose SHA-256 is configured.
+//! Exempt paths pass untouched. The token is never logged.
+
+mod config;
+mod jwt;
+mod mac;
+mod reply;
+mod selftest;
+mod static_tokens;
+
+use config::{AuthConfig, ExemptPath};
+use marchproxy_abi::{log, request_header, remove_request_header, set_request_header};
+use marchproxy_abi::{Action, HttpContext, LogLevel, RootContext};
+use std::rc::Rc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+marchproxy_abi::filter_entry!(AuthRoot::default);
+
+#[derive(Default)]
+struct AuthRoot {
+    config: Option<Rc<AuthConfig>>,
+}
+
+impl RootContext for AuthRoot {
+    fn on_configure(&mut self, configuration: &[u8]) -> bool {
+        match config::parse(configuration) {
+            Ok(parsed) => {
+                self.config = Some(Rc::new(parsed));
+                true
+            }
+            Err(problem) => {
+                log(LogLevel::Error, &format!("marchproxy auth: rejected configuration: {problem}"));
+                false
+            }
+        }
+    }
+
+    fn new_http_context(&mut self) -> Box<dyn HttpContext> {
+        Box::new(AuthStream { config: self.config.clone() })
+    }
+}
+
+struct AuthStream {
+    config: Option<Rc<AuthConfig>>,
+}
+
+enum Verdict {
+    Allow(String),
+    Missing,
+    Refused(&'static str),
+}
+
+impl HttpContext for AuthStream {
+    fn on_request_headers(&mut self, _end_of_stream: bool) -> Action {
+        let config = match &self.config {
+            Some(config) => Rc::clone(config),
+            // Fail closed: a stream without a configuration is refused, not waved through.
+            None => {
+                reply::forbidden("marchproxy", "filter_not_configured");
+                return Action::Pause;
+            }
+        };
+        // A client must not be able to claim an identity by sending the header itself.
+        remove_request_header(&config.principal_header);
+
+        let path = request_header(":path").unwrap_or_default();
+        if is_exempt(&config, &path) {
+            return Action::Continue;
+        }
+        match authenticate(&config) {
+            Verdict::Allow(principal) => {
+                set_request_header(&config.principal_header, &principal);
+                Action::Continue
+            }
+            Verdict::Missing => {
+                reply::unauthorized(&config.realm);
+                Action::Pause
+            }
+            Verdict::Refused(reason) => {
+                log(LogLevel::Debug, &format!("marchproxy auth: refused bearer token: {reason}"));
+                reply::forbidden(&config.realm, reason);
+                Action::Pause
+            }
+        }
+    }
+}
+
+fn is_exempt(config: &AuthConfig, path: &[u8]) -> bool {
+    let path = match path.iter().position(|b| *b == b'?') {
+        Some(query) => &path[..query],
+        None => path,
+    };
+    config.exempt_paths.iter().any(|exempt| match exempt {
+        ExemptPath::Exact(p) => p.as_bytes() == path,
+        ExemptPath::Prefix(p) => path.starts_with(p.as_bytes()),
+    })
+}
+
+fn authenticate(config: &AuthConfig) -> Verdict {
+    let header = match request_header("authorization") {
+        Some(value) => value,
+        None => return Verdict::Missing,
+    };
+    let token = match bearer_token(&header) {
+        Some(token) => token,
+        None => return Verdict::Missing,
+    };
+    if token.len() > config.max_token_bytes {
+        return Verdict::Refused("token_too_large");
+    }
+    if let Some(name) = static_tokens::find(&config.static_tokens, token) {
+        return Verdict::Allow(format!("token:{}", printable(name)));
+    }
+    match &config.jwt {
+        Some(rules) if token.iter().filter(|b| **b == b'.').count() == 2 => {
+            match jwt::verify(rules, token, now_seconds()) {
+                Ok(subject) => Verdict::Allow(format!("jwt:{}", printable(&subject))),
+                Err(refusal) => Verdict::Refused(refusal.reason()),
+            }
+        }
+        _ => Verdict::Refused("unknown_token"),
+    }
+}
+
+/// The credential of `Bearer <token>` (scheme case-insensitive, RFC 6750 section 2.1); None when
+/// the header carries some other scheme or an empty token.
+fn bearer_token(header: &[u8]) -> Option<&[u8]> {
+    const SCHEME: &[u8] = b"bearer ";
+    if header.len() <= SCHEME.len() || !header[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    let token = trim_spaces(&header[SCHEME.len()..]);
+    if token.is_empty() {
+        None
+    } else {
+        Some(token)
+    }
+}
+
+fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != b' ').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| *b != b' ').map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Identity values go into a request header: keep them to visible ASCII and a sane length.
+fn printable(value: &str) -> String {
+    value.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(256).collect()
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
