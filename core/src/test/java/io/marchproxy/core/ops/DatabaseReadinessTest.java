@@ -27,7 +27,8 @@ class DatabaseReadinessTest {
     assertThat(check.check().detail()).contains("pending");
 
     Flyway.configure().dataSource(dataSource(url)).load().migrate();
-    assertThat(check.check()).isEqualTo(ReadinessCheck.Result.ok("schema version 1"));
+    assertThat(check.check().ready()).isTrue();
+    assertThat(check.check().detail()).matches("schema version \\d+");
   }
 
   @Test
