@@ -101,6 +101,13 @@ public final class XdpProgram implements AutoCloseable {
 
   public static XdpProgram load(LoadOptions options) {
     XdpSupport.check();
+    options
+        .pinInterface()
+        .filter(iface -> Libbpf.ifNameToIndex(iface) == 0)
+        .ifPresent(
+            iface -> {
+              throw new XdpException("no network interface named " + iface);
+            });
     Optional<Path> pinDir = options.pinInterface().map(BpfFilesystem::preparePinDirectory);
     Arena arena = Arena.ofShared();
     MemorySegment buffer = arena.allocateFrom(JAVA_BYTE, options.object());
@@ -226,6 +233,23 @@ public final class XdpProgram implements AutoCloseable {
       throw new XdpException("cannot attach generic XDP to " + iface + ": " + Errno.describe(rc));
     }
     return new Attachment(iface, ifindex, AttachMode.GENERIC, Optional.empty());
+  }
+
+  /**
+   * Detaches this program from where {@link #attach} put it, if it is still the one attached there
+   * (call it in the network namespace of the interface). Pins are left alone.
+   */
+  public boolean detach(Attachment attachment) {
+    ensureOpen();
+    long ours = Integer.toUnsignedLong(Libbpf.objectId(programFd));
+    long attached = Libbpf.xdpQueryId(attachment.ifindex(), attachment.mode().flag());
+    if (attached != ours) {
+      return false;
+    }
+    check(
+        Libbpf.xdpDetach(attachment.ifindex(), attachment.mode().flag()),
+        "detach XDP from " + attachment.iface());
+    return true;
   }
 
   /** What is attached to an interface: the mode of the MarchProxy program, if it is there. */
