@@ -20,13 +20,36 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Source address in the 16-byte form the tables use (IPv4 as ::ffff:a.b.c.d). */
-static __always_inline void source_of_ipv4(const struct iphdr *ip, struct mp_addr *out)
+/* What the lists and budgets decided for one protected packet. */
+enum mp_policy {
+	MP_POLICY_ALLOWLIST,
+	MP_POLICY_DENYLIST,
+	MP_POLICY_BUDGET, /* see the budget verdict */
+};
+
+static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __be32 src,
+						int is_syn, enum mp_budget_verdict *budget)
 {
-	__builtin_memset(out->bytes, 0, 10);
-	out->bytes[10] = 0xff;
-	out->bytes[11] = 0xff;
-	__builtin_memcpy(&out->bytes[12], &ip->saddr, 4);
+	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v4(&mp_allow_v4, src))
+		return MP_POLICY_ALLOWLIST;
+	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v4(&mp_deny_v4, src))
+		return MP_POLICY_DENYLIST;
+	*budget = check_budgets(cfg, &mp_sources_v4, &src, is_syn);
+	return MP_POLICY_BUDGET;
+}
+
+static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
+						const struct in6_addr *src, int is_syn,
+						enum mp_budget_verdict *budget)
+{
+	struct in6_addr key = *src; /* the map helpers need a stack copy, not packet memory */
+
+	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v6(&mp_allow_v6, &key))
+		return MP_POLICY_ALLOWLIST;
+	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v6(&mp_deny_v6, &key))
+		return MP_POLICY_DENYLIST;
+	*budget = check_budgets(cfg, &mp_sources_v6, &key, is_syn);
+	return MP_POLICY_BUDGET;
 }
 
 static __always_inline int pass(__u32 counter, __u64 bytes)
@@ -68,7 +91,8 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out)
 	struct ipv6hdr *ip6 = NULL;
 	struct tcphdr *tcp = NULL;
 	struct udphdr *udp;
-	struct mp_addr src;
+	enum mp_budget_verdict budget = MP_BUDGET_PASS;
+	enum mp_policy policy;
 	const struct mp_config *cfg;
 	__u32 zero = 0, port, *port_flags;
 	int ethertype, l4, is_syn = 0;
@@ -116,21 +140,23 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out)
 	if (!port_flags || !(*port_flags & (tcp ? MP_PORT_TCP : MP_PORT_UDP)))
 		return pass(MP_C_PASS_NOT_COVERED, bytes);
 
-	if (ip4)
-		source_of_ipv4(ip4, &src);
-	else if (ip6)
-		__builtin_memcpy(src.bytes, &ip6->saddr, 16);
 	payload_len = ip_end - c.pos;
 
-	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains(&mp_allow, &src)) {
+	if (ip4)
+		policy = policy_v4(cfg, ip4->saddr, is_syn, &budget);
+	else if (ip6)
+		policy = policy_v6(cfg, &ip6->saddr, is_syn, &budget);
+	else
+		return pass(MP_C_PASS_MALFORMED, bytes);
+	if (policy == MP_POLICY_ALLOWLIST) {
 		if (cfg->flags & MP_CFG_CLASSIFY)
 			classify_payload(&c, payload_len, bytes);
 		return pass(MP_C_PASS_ALLOWLIST, bytes);
 	}
-	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains(&mp_deny, &src))
+	if (policy == MP_POLICY_DENYLIST)
 		return drop(MP_C_DROP_DENYLIST, bytes);
 
-	switch (check_budgets(cfg, &src, is_syn)) {
+	switch (budget) {
 	case MP_BUDGET_DROP_RATE:
 		return drop(MP_C_DROP_RATE_LIMIT, bytes);
 	case MP_BUDGET_DROP_SYN:

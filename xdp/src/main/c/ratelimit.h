@@ -51,9 +51,13 @@ enum mp_budget_verdict {
 	MP_BUDGET_DROP_NEW_SOURCE,
 };
 
-/* Applies the per-source packet budget and the SYN guard to one protected packet. */
+/*
+ * Applies the per-source packet budget and the SYN guard to one protected packet. `table` is the
+ * family's source table; each call site passes a constant map, so the verifier can inline it.
+ */
 static __always_inline enum mp_budget_verdict check_budgets(const struct mp_config *cfg,
-							    const struct mp_addr *src, int is_syn)
+							    void *table, const void *src,
+							    int is_syn)
 {
 	int limit_packets = cfg->flags & MP_CFG_RATE_LIMIT;
 	int guard_syns = (cfg->flags & MP_CFG_SYN_GUARD) && is_syn;
@@ -63,7 +67,7 @@ static __always_inline enum mp_budget_verdict check_budgets(const struct mp_conf
 	if (!(cfg->flags & (MP_CFG_RATE_LIMIT | MP_CFG_SYN_GUARD)))
 		return MP_BUDGET_PASS;
 	now = bpf_ktime_get_coarse_ns();
-	s = bpf_map_lookup_elem(&mp_sources, src);
+	s = bpf_map_lookup_elem(table, src);
 	if (s) {
 		/* Check both budgets before spending either. */
 		if (guard_syns && !budget_allows(s->next_syn_ns, &cfg->syns, now))
@@ -88,7 +92,7 @@ static __always_inline enum mp_budget_verdict check_budgets(const struct mp_conf
 		};
 
 		/* A racing CPU may have inserted it first; its entry is as good as ours. */
-		bpf_map_update_elem(&mp_sources, src, &fresh, BPF_NOEXIST);
+		bpf_map_update_elem(table, src, &fresh, BPF_NOEXIST);
 	}
 	return MP_BUDGET_NEW_SOURCE;
 }

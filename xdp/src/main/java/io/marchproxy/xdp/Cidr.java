@@ -4,7 +4,6 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Arrays;
 
 /**
  * An IPv4 or IPv6 network for the allow and deny lists. The tries key both families as 16 bytes,
@@ -59,44 +58,21 @@ public record Cidr(InetAddress network, int prefixLength) {
     }
   }
 
-  /** The 16-byte form the program keys addresses by. */
-  static byte[] mappedBytes(InetAddress address) {
-    byte[] raw = address.getAddress();
-    if (raw.length == 16) {
-      return raw;
-    }
-    byte[] mapped = new byte[16];
-    mapped[10] = (byte) 0xff;
-    mapped[11] = (byte) 0xff;
-    System.arraycopy(raw, 0, mapped, 12, 4);
-    return mapped;
+  boolean isIpv4() {
+    return network instanceof Inet4Address;
   }
 
-  /** Back from the 16-byte form; IPv4-mapped addresses come back as IPv4. */
-  static Cidr fromKey(byte[] addr16, int keyPrefixLength) {
-    boolean v4 =
-        keyPrefixLength >= 96
-            && Arrays.equals(
-                addr16,
-                0,
-                12,
-                new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff},
-                0,
-                12);
+  /** Back from a trie key: the address bytes (4 or 16) and the prefix length. */
+  static Cidr fromKey(byte[] address, int prefixLength) {
     try {
-      if (v4) {
-        return new Cidr(
-            InetAddress.getByAddress(Arrays.copyOfRange(addr16, 12, 16)), keyPrefixLength - 96);
-      }
-      return new Cidr(Inet6Address.getByAddress(null, addr16, null), keyPrefixLength);
+      return new Cidr(
+          address.length == 4
+              ? InetAddress.getByAddress(address)
+              : Inet6Address.getByAddress(null, address, null),
+          prefixLength);
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  /** The trie's prefix length over the 16-byte form. */
-  int keyPrefixLength() {
-    return network instanceof Inet4Address ? 96 + prefixLength : prefixLength;
   }
 
   @Override

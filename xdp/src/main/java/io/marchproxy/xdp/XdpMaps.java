@@ -30,12 +30,36 @@ public final class XdpMaps implements AutoCloseable {
   static final String CONFIG = "mp_config";
 
   static final String PORTS = "mp_ports";
-  static final String SOURCES = "mp_sources";
+  static final String SOURCES_V4 = "mp_sources_v4";
+  static final String SOURCES_V6 = "mp_sources_v6";
   static final String ADMISSION = "mp_admission";
-  static final String ALLOW = "mp_allow";
-  static final String DENY = "mp_deny";
+  static final String ALLOW_V4 = "mp_allow_v4";
+  static final String ALLOW_V6 = "mp_allow_v6";
+  static final String DENY_V4 = "mp_deny_v4";
+  static final String DENY_V6 = "mp_deny_v6";
   static final String COUNTERS = "mp_counters";
-  static final List<String> ALL = List.of(CONFIG, PORTS, SOURCES, ADMISSION, ALLOW, DENY, COUNTERS);
+  static final List<String> ALL =
+      List.of(
+          CONFIG,
+          PORTS,
+          SOURCES_V4,
+          SOURCES_V6,
+          ADMISSION,
+          ALLOW_V4,
+          ALLOW_V6,
+          DENY_V4,
+          DENY_V6,
+          COUNTERS);
+
+  /** A list is a pair of tries, one per family. */
+  private record CidrList(String v4, String v6) {
+    String trieFor(Cidr cidr) {
+      return cidr.isIpv4() ? v4 : v6;
+    }
+  }
+
+  private static final CidrList ALLOW = new CidrList(ALLOW_V4, ALLOW_V6);
+  private static final CidrList DENY = new CidrList(DENY_V4, DENY_V6);
 
   // mp_config.flags, as in config.h
   private static final int FLAG_ENABLED = 1;
@@ -46,7 +70,8 @@ public final class XdpMaps implements AutoCloseable {
   private static final int FLAG_CLASSIFY = 1 << 5;
 
   private static final int CONFIG_SIZE = 8 + 3 * 24;
-  private static final int CIDR_KEY_SIZE = 20;
+  private static final int CIDR_V4_KEY_SIZE = 8;
+  private static final int CIDR_V6_KEY_SIZE = 20;
   private static final int COUNTER_VALUE_SIZE = 16;
   private static final int PORT_COUNT = 65536;
 
@@ -239,7 +264,8 @@ public final class XdpMaps implements AutoCloseable {
     return list(DENY);
   }
 
-  private void addTo(String trie, Cidr cidr) {
+  private void addTo(CidrList list, Cidr cidr) {
+    String trie = list.trieFor(cidr);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment value = arena.allocate(JAVA_INT);
       value.set(JAVA_INT, 0, 1);
@@ -249,7 +275,8 @@ public final class XdpMaps implements AutoCloseable {
     configure(config());
   }
 
-  private void removeFrom(String trie, Cidr cidr) {
+  private void removeFrom(CidrList list, Cidr cidr) {
+    String trie = list.trieFor(cidr);
     try (Arena arena = Arena.ofConfined()) {
       int rc = Libbpf.mapDelete(fd(trie), cidrKey(arena, cidr));
       if (rc < 0 && rc != -Errno.ENOENT) {
@@ -259,31 +286,42 @@ public final class XdpMaps implements AutoCloseable {
     configure(config());
   }
 
-  private List<Cidr> list(String trie) {
+  private List<Cidr> list(CidrList list) {
+    List<Cidr> out = new ArrayList<>();
+    out.addAll(entries(list.v4(), CIDR_V4_KEY_SIZE));
+    out.addAll(entries(list.v6(), CIDR_V6_KEY_SIZE));
+    return out;
+  }
+
+  private List<Cidr> entries(String trie, int keySize) {
     List<Cidr> out = new ArrayList<>();
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment key = arena.allocate(CIDR_KEY_SIZE);
-      MemorySegment next = arena.allocate(CIDR_KEY_SIZE);
+      MemorySegment key = arena.allocate(keySize);
+      MemorySegment next = arena.allocate(keySize);
       MemorySegment previous = MemorySegment.NULL;
       while (Libbpf.mapNextKey(fd(trie), previous, next) == 0) {
-        out.add(Cidr.fromKey(next.asSlice(4, 16).toArray(JAVA_BYTE), next.get(JAVA_INT, 0)));
-        MemorySegment.copy(next, 0, key, 0, CIDR_KEY_SIZE);
+        out.add(
+            Cidr.fromKey(next.asSlice(4, keySize - 4).toArray(JAVA_BYTE), next.get(JAVA_INT, 0)));
+        MemorySegment.copy(next, 0, key, 0, keySize);
         previous = key;
       }
     }
     return out;
   }
 
-  private boolean isEmpty(String trie) {
+  private boolean isEmpty(CidrList list) {
     try (Arena arena = Arena.ofConfined()) {
-      return Libbpf.mapNextKey(fd(trie), MemorySegment.NULL, arena.allocate(CIDR_KEY_SIZE)) != 0;
+      MemorySegment scratch = arena.allocate(CIDR_V6_KEY_SIZE);
+      return Libbpf.mapNextKey(fd(list.v4()), MemorySegment.NULL, scratch) != 0
+          && Libbpf.mapNextKey(fd(list.v6()), MemorySegment.NULL, scratch) != 0;
     }
   }
 
   private static MemorySegment cidrKey(Arena arena, Cidr cidr) {
-    MemorySegment key = arena.allocate(CIDR_KEY_SIZE);
-    key.set(JAVA_INT, 0, cidr.keyPrefixLength());
-    MemorySegment.copy(Cidr.mappedBytes(cidr.network()), 0, key, JAVA_BYTE, 4, 16);
+    byte[] address = cidr.network().getAddress();
+    MemorySegment key = arena.allocate(4 + address.length);
+    key.set(JAVA_INT, 0, cidr.prefixLength());
+    MemorySegment.copy(address, 0, key, JAVA_BYTE, 4, address.length);
     return key;
   }
 
@@ -292,8 +330,10 @@ public final class XdpMaps implements AutoCloseable {
   /** Whether a source currently has an entry in the rate-limit table. */
   public boolean tracks(InetAddress source) {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment key = arena.allocateFrom(JAVA_BYTE, Cidr.mappedBytes(source));
-      return Libbpf.mapLookup(fd(SOURCES), key, arena.allocate(16)) == 0;
+      byte[] address = source.getAddress();
+      MemorySegment key = arena.allocateFrom(JAVA_BYTE, address);
+      String table = address.length == 4 ? SOURCES_V4 : SOURCES_V6;
+      return Libbpf.mapLookup(fd(table), key, arena.allocate(16)) == 0;
     }
   }
 

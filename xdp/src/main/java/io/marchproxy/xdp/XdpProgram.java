@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -36,7 +37,8 @@ public final class XdpProgram implements AutoCloseable {
    * @param object the BPF ELF object (the shipped one unless a benchmark brings its own)
    * @param pinInterface pin the maps under /sys/fs/bpf/marchproxy/&lt;iface&gt;/ and reuse what is
    *     pinned there, so state survives a restart; empty for a private, unpinned instance
-   * @param maxSources size of the per-source table (LRU); empty keeps the compiled default
+   * @param maxSources size of each per-source table (LRU, one per address family); empty keeps the
+   *     compiled default
    */
   public record LoadOptions(
       byte[] object, Optional<String> pinInterface, Optional<Integer> maxSources) {
@@ -131,9 +133,11 @@ public final class XdpProgram implements AutoCloseable {
         }
       }
       if (options.maxSources().isPresent()) {
-        check(
-            Libbpf.mapSetMaxEntries(mapHandles.get(XdpMaps.SOURCES), options.maxSources().get()),
-            "size the source table");
+        for (String table : List.of(XdpMaps.SOURCES_V4, XdpMaps.SOURCES_V6)) {
+          check(
+              Libbpf.mapSetMaxEntries(mapHandles.get(table), options.maxSources().get()),
+              "size the source table " + table);
+        }
       }
       int rc = Libbpf.objectLoad(obj);
       if (rc < 0) {
