@@ -52,8 +52,7 @@ struct {
 #define FW_WINDOW_NS 1000000000ULL
 
 SEC("xdp")
-int fixed_window(struct xdp_md *ctx)
-{
+int fixed_window(struct xdp_md *ctx) {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;

@@ -6,7 +6,6 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("xdp")
-int return_pass(struct xdp_md *ctx)
-{
+int return_pass(struct xdp_md *ctx) {
 	return XDP_PASS;
 }

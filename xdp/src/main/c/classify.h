@@ -22,14 +22,12 @@
 #define MP_TLS_CLIENT_HELLO 0x01
 
 /* "PRI * HTTP/2.0\r\n" is the first 16 bytes of every HTTP/2 prior-knowledge connection. */
-static __always_inline int is_http2_preface(const __u32 *w)
-{
+static __always_inline int is_http2_preface(const __u32 *w) {
 	return w[0] == MP_WORD('P', 'R', 'I', ' ') && w[1] == MP_WORD('*', ' ', 'H', 'T') &&
 	       w[2] == MP_WORD('T', 'P', '/', '2') && w[3] == MP_WORD('.', '0', '\r', '\n');
 }
 
-static __always_inline __u32 http_method_counter(__u32 word)
-{
+static __always_inline __u32 http_method_counter(__u32 word) {
 	switch (word) {
 	case MP_WORD('G', 'E', 'T', ' '):
 		return MP_C_CLASS_HTTP_GET;
@@ -56,8 +54,7 @@ static __always_inline __u32 http_method_counter(__u32 word)
  * `c` points at the L4 payload and `len` is its length by the IP header; the frame may be longer
  * (Ethernet padding). Packets without payload (SYN, bare ACK) are not counted.
  */
-static __always_inline void classify_payload(struct hdr_cursor *c, long len, __u64 bytes)
-{
+static __always_inline void classify_payload(struct hdr_cursor *c, long len, __u64 bytes) {
 	__u8 *p;
 	__u32 counter;
 

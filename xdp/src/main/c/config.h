@@ -9,12 +9,12 @@
 #include <linux/types.h>
 
 /* mp_config.flags */
-#define MP_CFG_ENABLED    (1U << 0) /* off: every packet passes, counted as PASS_DISABLED */
+#define MP_CFG_ENABLED	  (1U << 0) /* off: every packet passes, counted as PASS_DISABLED */
 #define MP_CFG_RATE_LIMIT (1U << 1) /* per-source packet budget */
 #define MP_CFG_SYN_GUARD  (1U << 2) /* per-source SYN budget and the global new-source cap */
 #define MP_CFG_ALLOWLIST  (1U << 3) /* look up the allow list (set while it has entries) */
-#define MP_CFG_DENYLIST   (1U << 4) /* look up the deny list (set while it has entries) */
-#define MP_CFG_CLASSIFY   (1U << 5) /* count payload protocols of passed packets */
+#define MP_CFG_DENYLIST	  (1U << 4) /* look up the deny list (set while it has entries) */
+#define MP_CFG_CLASSIFY	  (1U << 5) /* count payload protocols of passed packets */
 
 /* mp_ports values: which protocols are protected on a destination port. */
 #define MP_PORT_TCP (1U << 0)
@@ -36,7 +36,7 @@ struct mp_config {
 	__u32 flags;
 	__u32 reserved;
 	struct mp_budget packets;     /* per source, every protected packet */
-	struct mp_budget syns;        /* per source, TCP SYN without ACK */
+	struct mp_budget syns;	      /* per source, TCP SYN without ACK */
 	struct mp_budget new_sources; /* global: sources admitted to the table per second */
 };
 

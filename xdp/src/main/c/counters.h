@@ -12,16 +12,17 @@
 
 enum mp_counter {
 	/* verdicts: exactly one per packet */
-	MP_C_PASS_NOT_IP = 0,      /* not IPv4/IPv6 (ARP, LLDP, a third VLAN tag, ...) */
+	MP_C_PASS_NOT_IP = 0,	   /* not IPv4/IPv6 (ARP, LLDP, a third VLAN tag, ...) */
 	MP_C_PASS_MALFORMED = 1,   /* truncated or malformed IP/L4 header: left to the kernel */
 	MP_C_PASS_NOT_COVERED = 2, /* not TCP/UDP, a later fragment, or an unprotected port */
-	MP_C_PASS_DISABLED = 3,    /* the program is switched off in the config */
+	MP_C_PASS_DISABLED = 3,	   /* the program is switched off in the config */
 	MP_C_PASS_ALLOWLIST = 4,   /* source on the allow list: no limits apply */
-	MP_C_PASS = 5,             /* protected traffic within its budgets */
+	MP_C_PASS = 5,		   /* protected traffic within its budgets */
 	MP_C_DROP_DENYLIST = 6,
 	MP_C_DROP_RATE_LIMIT = 7,
 	MP_C_DROP_SYN_LIMIT = 8,
-	MP_C_DROP_NEW_SOURCE_CAP = 9, /* unknown source while the global new-source budget is spent */
+	MP_C_DROP_NEW_SOURCE_CAP =
+	    9, /* unknown source while the global new-source budget is spent */
 	/* events */
 	MP_C_NEW_SOURCE = 10, /* a source admitted to the rate-limit table */
 	/* payload classification of passed protected packets that carry a payload */
@@ -52,8 +53,7 @@ struct {
 } mp_counters SEC(".maps");
 
 /* Per-CPU, so a plain add is race-free and needs no atomic. */
-static __always_inline void count(__u32 counter, __u64 bytes)
-{
+static __always_inline void count(__u32 counter, __u64 bytes) {
 	struct mp_counter_value *v = bpf_map_lookup_elem(&mp_counters, &counter);
 
 	if (v) {

@@ -27,9 +27,8 @@ enum mp_policy {
 	MP_POLICY_BUDGET, /* see the budget verdict */
 };
 
-static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __be32 src,
-						int is_syn, enum mp_budget_verdict *budget)
-{
+static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __be32 src, int is_syn,
+						enum mp_budget_verdict *budget) {
 	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v4(&mp_allow_v4, src))
 		return MP_POLICY_ALLOWLIST;
 	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v4(&mp_deny_v4, src))
@@ -40,8 +39,7 @@ static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __b
 
 static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
 						const struct in6_addr *src, int is_syn,
-						enum mp_budget_verdict *budget)
-{
+						enum mp_budget_verdict *budget) {
 	struct in6_addr key = *src; /* the map helpers need a stack copy, not packet memory */
 
 	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v6(&mp_allow_v6, &key))
@@ -52,14 +50,12 @@ static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
 	return MP_POLICY_BUDGET;
 }
 
-static __always_inline int pass(__u32 counter, __u64 bytes)
-{
+static __always_inline int pass(__u32 counter, __u64 bytes) {
 	count(counter, bytes);
 	return XDP_PASS;
 }
 
-static __always_inline int drop(__u32 counter, __u64 bytes)
-{
+static __always_inline int drop(__u32 counter, __u64 bytes) {
 	count(counter, bytes);
 	return XDP_DROP;
 }
@@ -69,19 +65,16 @@ static __always_inline int drop(__u32 counter, __u64 bytes)
  * Benchmark builds only: BPF_PROG_TEST_RUN repeats one packet, so to measure the new-source path
  * each run bumps the IPv4 source address it will see next. Never built into the shipped object.
  */
-static __always_inline void bench_rotate_source(struct iphdr *ip)
-{
+static __always_inline void bench_rotate_source(struct iphdr *ip) {
 	if (ip)
 		ip->saddr = bpf_htonl(bpf_ntohl(ip->saddr) + 1);
 }
 #else
-static __always_inline void bench_rotate_source(struct iphdr *ip)
-{
+static __always_inline void bench_rotate_source(struct iphdr *ip) {
 }
 #endif
 
-static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out)
-{
+static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
@@ -175,8 +168,7 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out)
 }
 
 SEC("xdp")
-int marchproxy_xdp(struct xdp_md *ctx)
-{
+int marchproxy_xdp(struct xdp_md *ctx) {
 	struct iphdr *ip4 = NULL;
 	int verdict = decide(ctx, &ip4);
 

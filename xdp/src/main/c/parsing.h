@@ -50,8 +50,7 @@ struct ipv6_fragment_header {
 };
 
 /* Hands out `len` bytes at the cursor and advances it, or NULL if they are not all there. */
-static __always_inline void *cursor_take(struct hdr_cursor *c, __u32 len)
-{
+static __always_inline void *cursor_take(struct hdr_cursor *c, __u32 len) {
 	void *start = c->pos;
 
 	if (start + len > c->end)
@@ -61,21 +60,18 @@ static __always_inline void *cursor_take(struct hdr_cursor *c, __u32 len)
 }
 
 /* Like cursor_take but leaves the cursor where it is. */
-static __always_inline void *cursor_peek(struct hdr_cursor *c, __u32 len)
-{
+static __always_inline void *cursor_peek(struct hdr_cursor *c, __u32 len) {
 	if (c->pos + len > c->end)
 		return NULL;
 	return c->pos;
 }
 
-static __always_inline int proto_is_vlan(__be16 proto)
-{
+static __always_inline int proto_is_vlan(__be16 proto) {
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
 /* Ethernet plus up to two VLAN tags; returns the EtherType of what follows. */
-static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **eth_out)
-{
+static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **eth_out) {
 	struct ethhdr *eth = cursor_take(c, sizeof(*eth));
 	__be16 proto;
 
@@ -102,8 +98,7 @@ static __always_inline int parse_ethhdr(struct hdr_cursor *c, struct ethhdr **et
 }
 
 /* IPv4 header with options; returns the L4 protocol, or 0 for a non-first fragment. */
-static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **ip_out)
-{
+static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **ip_out) {
 	struct iphdr *ip = cursor_peek(c, sizeof(*ip));
 	__u32 len;
 
@@ -121,8 +116,7 @@ static __always_inline int parse_iphdr(struct hdr_cursor *c, struct iphdr **ip_o
 	return ip->protocol;
 }
 
-static __always_inline int ipv6_is_ext_header(__u8 nexthdr)
-{
+static __always_inline int ipv6_is_ext_header(__u8 nexthdr) {
 	switch (nexthdr) {
 	case IPPROTO_HOPOPTS:
 	case IPPROTO_ROUTING:
@@ -137,8 +131,7 @@ static __always_inline int ipv6_is_ext_header(__u8 nexthdr)
 }
 
 /* Walks a bounded chain of extension headers; returns the upper-layer protocol. */
-static __always_inline int skip_ipv6_ext_headers(struct hdr_cursor *c, __u8 nexthdr)
-{
+static __always_inline int skip_ipv6_ext_headers(struct hdr_cursor *c, __u8 nexthdr) {
 #pragma unroll
 	for (int i = 0; i < MP_MAX_IPV6_EXT_HEADERS; i++) {
 		struct ipv6_ext_header *ext;
@@ -177,8 +170,7 @@ static __always_inline int skip_ipv6_ext_headers(struct hdr_cursor *c, __u8 next
 	return ipv6_is_ext_header(nexthdr) ? -1 : nexthdr;
 }
 
-static __always_inline int parse_ip6hdr(struct hdr_cursor *c, struct ipv6hdr **ip6_out)
-{
+static __always_inline int parse_ip6hdr(struct hdr_cursor *c, struct ipv6hdr **ip6_out) {
 	struct ipv6hdr *ip6 = cursor_take(c, sizeof(*ip6));
 
 	if (!ip6)
@@ -190,8 +182,7 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *c, struct ipv6hdr **i
 }
 
 /* TCP header with options; the cursor ends at the payload. */
-static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tcp_out)
-{
+static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tcp_out) {
 	struct tcphdr *tcp = cursor_peek(c, sizeof(*tcp));
 	__u32 len;
 
@@ -206,8 +197,7 @@ static __always_inline int parse_tcphdr(struct hdr_cursor *c, struct tcphdr **tc
 	return 0;
 }
 
-static __always_inline int parse_udphdr(struct hdr_cursor *c, struct udphdr **udp_out)
-{
+static __always_inline int parse_udphdr(struct hdr_cursor *c, struct udphdr **udp_out) {
 	struct udphdr *udp = cursor_take(c, sizeof(*udp));
 
 	if (!udp)

@@ -13,14 +13,12 @@
 #include "config.h"
 #include "maps.h"
 
-static __always_inline int budget_allows(__u64 next_ns, const struct mp_budget *b, __u64 now)
-{
+static __always_inline int budget_allows(__u64 next_ns, const struct mp_budget *b, __u64 now) {
 	return next_ns <= now + b->slack_ns;
 }
 
 /* Spends one interval of a budget that budget_allows() accepted. */
-static __always_inline void budget_spend(__u64 *next_ns, const struct mp_budget *b, __u64 now)
-{
+static __always_inline void budget_spend(__u64 *next_ns, const struct mp_budget *b, __u64 now) {
 	if (*next_ns > now)
 		/* Busy source: other CPUs may spend concurrently, so add atomically. */
 		__sync_fetch_and_add(next_ns, b->interval_ns);
@@ -30,8 +28,7 @@ static __always_inline void budget_spend(__u64 *next_ns, const struct mp_budget 
 }
 
 /* Global admission of a source the table has not seen: 1 if admitted. */
-static __always_inline int admit_new_source(const struct mp_config *cfg, __u64 now)
-{
+static __always_inline int admit_new_source(const struct mp_config *cfg, __u64 now) {
 	__u32 zero = 0;
 	struct mp_admission_state *a = bpf_map_lookup_elem(&mp_admission, &zero);
 
@@ -55,10 +52,8 @@ enum mp_budget_verdict {
  * Applies the per-source packet budget and the SYN guard to one protected packet. `table` is the
  * family's source table; each call site passes a constant map, so the verifier can inline it.
  */
-static __always_inline enum mp_budget_verdict check_budgets(const struct mp_config *cfg,
-							    void *table, const void *src,
-							    int is_syn)
-{
+static __always_inline enum mp_budget_verdict
+check_budgets(const struct mp_config *cfg, void *table, const void *src, int is_syn) {
 	int limit_packets = cfg->flags & MP_CFG_RATE_LIMIT;
 	int guard_syns = (cfg->flags & MP_CFG_SYN_GUARD) && is_syn;
 	struct mp_source_state *s;
