@@ -21,8 +21,8 @@ enum mp_counter {
 	MP_C_DROP_DENYLIST = 6,
 	MP_C_DROP_RATE_LIMIT = 7,
 	MP_C_DROP_SYN_LIMIT = 8,
-	MP_C_DROP_NEW_SOURCE_CAP =
-	    9, /* unknown source while the global new-source budget is spent */
+	/* an unknown source while the global new-source budget is spent */
+	MP_C_DROP_NEW_SOURCE_CAP = 9,
 	/* events */
 	MP_C_NEW_SOURCE = 10, /* a source admitted to the rate-limit table */
 	/* payload classification of passed protected packets that carry a payload */
