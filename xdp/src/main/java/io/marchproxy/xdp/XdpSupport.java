@@ -2,6 +2,9 @@ package io.marchproxy.xdp;
 
 import io.marchproxy.xdp.libbpf.Errno;
 import io.marchproxy.xdp.libbpf.Libbpf;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,9 +29,14 @@ public final class XdpSupport {
     }
   }
 
+  private static final int CAP_NET_ADMIN = 12;
+  private static final int CAP_SYS_ADMIN = 21;
+  private static final int CAP_BPF = 39;
+
   /** Throws {@link XdpUnavailableException} naming the first thing that is missing. */
   public static void check() {
     requireLibbpf();
+    requireCapabilities();
     probe(Libbpf.probeProgType(PROG_TYPE_XDP), "XDP programs (BPF_PROG_TYPE_XDP)");
     List<String> missing = new ArrayList<>();
     record Feature(int result, String name) {}
@@ -51,6 +59,46 @@ public final class XdpSupport {
       throw new XdpUnavailableException(
           XdpUnavailableException.Reason.KERNEL_FEATURE_MISSING,
           "this kernel lacks " + String.join(", ", missing));
+    }
+  }
+
+  /**
+   * libbpf's probes report a refused load as "unsupported", so privileges are checked first, from
+   * the effective capability set: loading needs CAP_BPF, attaching CAP_NET_ADMIN (CAP_SYS_ADMIN
+   * stands for both).
+   */
+  private static void requireCapabilities() {
+    long effective = effectiveCapabilities();
+    boolean sysAdmin = has(effective, CAP_SYS_ADMIN);
+    List<String> missing = new ArrayList<>();
+    if (!sysAdmin && !has(effective, CAP_BPF)) {
+      missing.add("CAP_BPF");
+    }
+    if (!sysAdmin && !has(effective, CAP_NET_ADMIN)) {
+      missing.add("CAP_NET_ADMIN");
+    }
+    if (!missing.isEmpty()) {
+      throw new XdpUnavailableException(
+          XdpUnavailableException.Reason.NOT_PERMITTED,
+          "BPF is not permitted for this process: it lacks "
+              + String.join(" and ", missing)
+              + " (run as root or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)");
+    }
+  }
+
+  private static boolean has(long capabilities, int cap) {
+    return (capabilities & (1L << cap)) != 0;
+  }
+
+  private static long effectiveCapabilities() {
+    try {
+      return Files.readAllLines(Path.of("/proc/self/status")).stream()
+          .filter(line -> line.startsWith("CapEff:"))
+          .map(line -> Long.parseUnsignedLong(line.substring("CapEff:".length()).trim(), 16))
+          .findFirst()
+          .orElse(-1L);
+    } catch (IOException e) {
+      return -1L; // cannot tell: let the kernel answer
     }
   }
 

@@ -12,7 +12,8 @@ import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The program on a real veth pair between two namespaces this test creates: one client address
@@ -48,14 +49,14 @@ class NamespaceTest {
     }
   }
 
-  @Test
-  void floodFromOneSourceIsRateLimitedWhileAnotherSourcePasses() throws Exception {
+  @ParameterizedTest
+  @EnumSource(AttachMode.class)
+  void floodFromOneSourceIsRateLimitedWhileAnotherSourcePasses(AttachMode mode) throws Exception {
     program = XdpProgram.load();
     program.maps().configure(new XdpConfig(true, Optional.of(BUDGET), Optional.empty(), true));
     program.maps().protect(PORT, Set.of(Protocol.UDP));
     attachment =
-        TestNamespaces.inside(
-            veth.serverNamespace, () -> program.attach(veth.serverIface, AttachMode.NATIVE));
+        TestNamespaces.inside(veth.serverNamespace, () -> program.attach(veth.serverIface, mode));
     System.out.println(
         "XDP attached in "
             + attachment.mode()

@@ -70,6 +70,21 @@ class XdpCliTest {
   }
 
   @Test
+  void withoutPrivilegesAttachSaysXdpIsUnavailableAndWhy() throws Exception {
+    // The same CLI as the unprivileged user "nobody": what a proxy without CAP_BPF would see.
+    Result r =
+        cli(
+            null,
+            List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
+            "attach",
+            "lo");
+
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("XDP unavailable (NOT_PERMITTED)", "CAP_BPF");
+    assertThat(Path.of("/sys/fs/bpf/marchproxy/lo")).doesNotExist();
+  }
+
+  @Test
   void helpGoesToStdoutAndSucceeds() {
     Result r = runInProcess("--help");
     assertThat(r.exit()).isZero();
@@ -145,7 +160,12 @@ class XdpCliTest {
   /** Runs the CLI as its own JVM, inside a network namespace when one is given. */
   private static Result cli(String namespace, String... args)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
+    return cli(namespace, List.of(), args);
+  }
+
+  private static Result cli(String namespace, List<String> prefix, String... args)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(prefix);
     if (namespace != null) {
       command.addAll(List.of("nsenter", "--net=/run/netns/" + namespace));
     }
