@@ -137,7 +137,7 @@ public class AuditLog {
       return Tokens.sha256Hex(canonical);
     }
 
-    static Event map(ResultSet rs) throws SQLException {
+    public static Event map(ResultSet rs) throws SQLException {
       return new Event(
           rs.getLong("seq"),
           Db.instant(rs, "at"),
@@ -154,11 +154,12 @@ public class AuditLog {
     }
   }
 
-  static final String EVENT_COLUMNS =
+  public static final String EVENT_COLUMNS =
       "seq, at, actor, source, action, entity_type, entity_id, cluster_id, before::text as before,"
           + " after::text as after, prev_hash, hash";
 
   /** Where the chain breaks, if it does: the first event whose links or hash do not match. */
+  @io.micronaut.serde.annotation.Serdeable
   public record Verification(boolean valid, long events, Long firstBrokenSeq, String reason) {}
 
   @Transactional

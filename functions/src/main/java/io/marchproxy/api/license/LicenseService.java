@@ -25,7 +25,15 @@ public class LicenseService {
   private final LicenseVerifier verifier;
   private final AuditLog audit;
 
-  LicenseService(Db db, LicenseVerifier verifier, AuditLog audit) {
+  private final java.time.Duration offlineAfter;
+
+  LicenseService(
+      Db db,
+      LicenseVerifier verifier,
+      AuditLog audit,
+      @io.micronaut.context.annotation.Value("${marchproxy.proxies.offline-after:5m}")
+          java.time.Duration offlineAfter) {
+    this.offlineAfter = offlineAfter;
     this.db = db;
     this.verifier = verifier;
     this.audit = audit;
@@ -45,7 +53,10 @@ public class LicenseService {
   @Transactional
   public Usage usage() {
     return new Usage(
-        db.one("select count(*) from proxies where status <> 'offline'", rs -> rs.getLong(1))
+        db.one(
+                "select count(*) from proxies where last_seen_at > now() - cast(? as interval)",
+                rs -> rs.getLong(1),
+                offlineAfter.toSeconds() + " seconds")
             .orElse(0L),
         db.one("select count(*) from clusters", rs -> rs.getLong(1)).orElse(0L));
   }
