@@ -52,35 +52,54 @@ class XdpBench {
     byte[] denied = DENIED;
     byte[] unprotected = tcpFrame("198.51.100.10", 22, new byte[0]);
 
-    List<Result> results = new ArrayList<>();
-    try (Peer p = new Peer(floor, "return_pass")) {
-      results.add(measure("floor: empty XDP program (test-run overhead)", p::run, ack));
-    }
-
-    // MarchProxy, shipped object.
-    results.add(marchProxy(shipped, "marchproxy: pass, not covered (unprotected port)", UNLIMITED, false, unprotected));
-    results.add(marchProxy(shipped, "marchproxy: pass, within budget (known source)", UNLIMITED, false, ack));
-    results.add(marchProxy(shipped, "marchproxy: pass, within budget + classify (HTTP GET)", UNLIMITED, true, get));
-    results.add(marchProxy(shipped, "marchproxy: drop, deny list", UNLIMITED, false, denied));
-    results.add(marchProxy(shipped, "marchproxy: drop, rate-limited (over budget)", new Budget(1, 1), false, ack));
+    // Every case is set up first, then the rounds go round-robin over the cases, so a noisy
+    // neighbour on the host slows all of them alike instead of one.
+    List<Case> cases = new ArrayList<>();
+    List<AutoCloseable> open = new ArrayList<>();
+    Peer floorPeer = new Peer(floor, "return_pass");
+    open.add(floorPeer);
+    cases.add(new Case("floor: empty XDP program (test-run overhead)", r -> floorPeer.run(ack, r)));
+    cases.add(marchProxy(open, shipped, "marchproxy: pass, not covered (unprotected port)", UNLIMITED, false, unprotected));
+    cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget (known source)", UNLIMITED, false, ack));
+    cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget + classify (HTTP GET)", UNLIMITED, true, get));
+    cases.add(marchProxy(open, shipped, "marchproxy: drop, deny list", UNLIMITED, false, denied));
+    cases.add(marchProxy(open, shipped, "marchproxy: drop, rate-limited (over budget)", new Budget(1, 1), false, ack));
     // Bench build that bumps the source address after each run: every repetition is a new source.
-    results.add(marchProxy(rotating, "marchproxy: new source (LRU insert, table full: evicts)", UNLIMITED, false, ack));
-    results.add(marchProxyRoomy(rotating, ack));
-    results.add(marchProxyCapped(rotating, ack));
+    cases.add(marchProxy(open, rotating, "marchproxy: new source (LRU insert, table full: evicts)", UNLIMITED, false, ack));
+    cases.add(new Case("marchproxy: new source (table has room)", r -> marchProxyRoomy(rotating, ack)));
+    cases.add(marchProxyCapped(open, rotating, ack));
+    Peer naivePass = new Peer(naive, "fixed_window");
+    naivePass.setLimit(0x7fff_ffff);
+    Peer naiveDrop = new Peer(naive, "fixed_window");
+    naiveDrop.setLimit(1);
+    Peer naiveNew = new Peer(naiveRotating, "fixed_window");
+    naiveNew.setLimit(0x7fff_ffff);
+    open.addAll(List.of(naivePass, naiveDrop, naiveNew));
+    cases.add(new Case("naive fixed window: pass, under limit", r -> naivePass.run(ack, r)));
+    cases.add(new Case("naive fixed window: drop, over limit", r -> naiveDrop.run(ack, r)));
+    cases.add(new Case("naive fixed window: new source (LRU insert, table full: evicts)", r -> naiveNew.run(ack, r)));
+    cases.add(new Case("naive fixed window: new source (table has room)", r -> naiveRoomy(naiveRotating, ack)));
 
-    try (Peer p = new Peer(naive, "fixed_window")) {
-      p.setLimit(0x7fff_ffff);
-      results.add(measure("naive fixed window: pass, under limit", p::run, ack));
+    for (Case c : cases) {
+      c.run().apply(REPEAT / 10); // warm-up
     }
-    try (Peer p = new Peer(naive, "fixed_window")) {
-      p.setLimit(1);
-      results.add(measure("naive fixed window: drop, over limit", p::run, ack));
+    long[][] ns = new long[cases.size()][ROUNDS];
+    long[] verdicts = new long[cases.size()];
+    for (int round = 0; round < ROUNDS; round++) {
+      for (int i = 0; i < cases.size(); i++) {
+        long[] r = cases.get(i).run().apply(REPEAT);
+        ns[i][round] = r[0];
+        verdicts[i] = r[1];
+      }
     }
-    try (Peer p = new Peer(naiveRotating, "fixed_window")) {
-      p.setLimit(0x7fff_ffff);
-      results.add(measure("naive fixed window: new source (LRU insert, table full: evicts)", p::run, ack));
+    for (AutoCloseable c : open) {
+      c.close();
     }
-    results.add(naiveRoomy(naiveRotating, ack));
+    List<Result> results = new ArrayList<>();
+    for (int i = 0; i < cases.size(); i++) {
+      Arrays.sort(ns[i]);
+      results.add(new Result(cases.get(i).name(), Verdict.of((int) verdicts[i]), ns[i][ROUNDS / 2], ns[i][0]));
+    }
 
     System.out.printf("repeat=%d rounds=%d cpus=%d kernel=%s%n%n", REPEAT, ROUNDS, Runtime.getRuntime().availableProcessors(), System.getProperty("os.version"));
     System.out.println("| path | verdict | ns/packet (median) | min |");
@@ -105,85 +124,52 @@ class XdpBench {
     return results.stream().filter(r -> r.name().equals(name)).findFirst().orElseThrow();
   }
 
-  static Result marchProxy(byte[] object, String name, Budget budget, boolean classify, byte[] frame) {
-    try (XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object))) {
-      program.maps().protect(443, Set.of(Protocol.TCP));
-      if (frame == DENIED) {
-        // Lists are looked up only while they have entries, so only the deny path carries them.
-        program.maps().deny(Cidr.parse("203.0.113.0/24"));
-        program.maps().deny(Cidr.parse("2001:db8:bad::/48"));
-      }
-      program.maps().configure(new XdpConfig(true, Optional.of(budget), Optional.empty(), classify));
-      return measure(name, frame, program);
+  record Case(String name, java.util.function.IntFunction<long[]> run) {}
+
+  static Case marchProxy(List<AutoCloseable> open, byte[] object, String name, Budget budget, boolean classify, byte[] frame) {
+    XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object));
+    open.add(program);
+    program.maps().protect(443, Set.of(Protocol.TCP));
+    if (frame == DENIED) {
+      // Lists are looked up only while they have entries, so only the deny path carries them.
+      program.maps().deny(Cidr.parse("203.0.113.0/24"));
+      program.maps().deny(Cidr.parse("2001:db8:bad::/48"));
     }
+    program.maps().configure(new XdpConfig(true, Optional.of(budget), Optional.empty(), classify));
+    return new Case(name, repeat -> run(program, frame, repeat));
+  }
+
+  static long[] run(XdpProgram program, byte[] frame, int repeat) {
+    var r = program.testRun(frame, repeat);
+    return new long[] {r.averageNanos(), r.verdict().ordinal()};
   }
 
   /** Sources a table with room takes: a fresh program per round, fewer inserts than entries. */
   static final int ROOMY_INSERTS = 20_000;
 
-  static Result marchProxyRoomy(byte[] object, byte[] frame) {
-    long[] ns = new long[ROUNDS];
-    Verdict verdict = null;
-    for (int i = 0; i < ROUNDS; i++) {
-      try (XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object))) {
-        program.maps().protect(443, Set.of(Protocol.TCP));
-        program.maps().configure(new XdpConfig(true, Optional.of(UNLIMITED), Optional.empty(), false));
-        var r = program.testRun(frame, ROOMY_INSERTS);
-        ns[i] = r.averageNanos();
-        verdict = r.verdict();
-      }
-    }
-    Arrays.sort(ns);
-    return new Result("marchproxy: new source (table has room)", verdict, ns[ROUNDS / 2], ns[0]);
-  }
-
-  static Result naiveRoomy(byte[] object, byte[] frame) {
-    long[] ns = new long[ROUNDS];
-    long verdict = -1;
-    for (int i = 0; i < ROUNDS; i++) {
-      try (Peer p = new Peer(object, "fixed_window")) {
-        p.setLimit(0x7fff_ffff);
-        long[] r = p.run(frame, ROOMY_INSERTS);
-        ns[i] = r[0];
-        verdict = r[1];
-      }
-    }
-    Arrays.sort(ns);
-    return new Result("naive fixed window: new source (table has room)", Verdict.of((int) verdict), ns[ROUNDS / 2], ns[0]);
-  }
-
-  static Result marchProxyCapped(byte[] object, byte[] frame) {
+  /** A fresh program per call, fewer inserts than the table holds. */
+  static long[] marchProxyRoomy(byte[] object, byte[] frame) {
     try (XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object))) {
       program.maps().protect(443, Set.of(Protocol.TCP));
-      program.maps().configure(
-          new XdpConfig(true, Optional.of(UNLIMITED), Optional.of(new XdpConfig.SynGuard(UNLIMITED, new Budget(1, 1))), false));
-      return measure("marchproxy: new source over the new-source cap (drop, no insert)", frame, program);
+      program.maps().configure(new XdpConfig(true, Optional.of(UNLIMITED), Optional.empty(), false));
+      return run(program, frame, ROOMY_INSERTS);
     }
   }
 
-  interface Runner {
-    long[] run(byte[] frame, int repeat);
-  }
-
-  /** One measurement: a warm-up, then ROUNDS runs of REPEAT repetitions; median and min. */
-  static Result measure(String name, byte[] frame, XdpProgram program) {
-    return measure(name, (f, repeat) -> {
-      var r = program.testRun(f, repeat);
-      return new long[] {r.averageNanos(), r.verdict().ordinal()};
-    }, frame);
-  }
-
-  static Result measure(String name, Runner runner, byte[] frame) {
-    runner.run(frame, REPEAT / 10);
-    long[] ns = new long[ROUNDS];
-    long verdict = -1;
-    for (int i = 0; i < ROUNDS; i++) {
-      long[] r = runner.run(frame, REPEAT);
-      ns[i] = r[0];
-      verdict = r[1];
+  static long[] naiveRoomy(byte[] object, byte[] frame) {
+    try (Peer p = new Peer(object, "fixed_window")) {
+      p.setLimit(0x7fff_ffff);
+      return p.run(frame, ROOMY_INSERTS);
     }
-    Arrays.sort(ns);
-    return new Result(name, Verdict.of((int) verdict), ns[ROUNDS / 2], ns[0]);
+  }
+
+  static Case marchProxyCapped(List<AutoCloseable> open, byte[] object, byte[] frame) {
+    XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object));
+    open.add(program);
+    program.maps().protect(443, Set.of(Protocol.TCP));
+    program.maps().configure(
+        new XdpConfig(true, Optional.of(UNLIMITED), Optional.of(new XdpConfig.SynGuard(UNLIMITED, new Budget(1, 1))), false));
+    return new Case("marchproxy: new source over the new-source cap (drop, no insert)", repeat -> run(program, frame, repeat));
   }
 
   /** A bench-only program loaded straight through the thin libbpf layer. */
