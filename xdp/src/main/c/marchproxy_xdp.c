@@ -92,17 +92,14 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
 	void *ip_end; /* where the IP datagram ends by its length field; padding may follow */
 	long payload_len;
 
+	/* Not IP, a third VLAN tag, or cut short inside the VLAN tags: nothing we could cover. */
 	ethertype = parse_ethhdr(&c, &eth);
-	if (ethertype == ETH_P_IP) {
+	if (ethertype == ETH_P_IP)
 		l4 = parse_iphdr(&c, &ip4);
-	} else if (ethertype == ETH_P_IPV6) {
+	else if (ethertype == ETH_P_IPV6)
 		l4 = parse_ip6hdr(&c, &ip6);
-	} else if (ethertype < 0) {
-		/* Shorter than an Ethernet header (or its VLAN tags): nothing we could cover. */
+	else
 		return pass(MP_C_PASS_NOT_IP, bytes);
-	} else {
-		return pass(MP_C_PASS_NOT_IP, bytes);
-	}
 	*ip4_out = ip4;
 	if (l4 < 0)
 		return pass(MP_C_PASS_MALFORMED, bytes);
