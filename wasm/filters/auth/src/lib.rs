@@ -7,6 +7,7 @@ mod jwt;
 mod mac;
 mod reply;
 mod selftest;
+mod sha2_compact;
 mod static_tokens;
 
 use config::{AuthConfig, ExemptPath};

@@ -3,7 +3,7 @@
 
 use crate::config::Algorithm;
 use hmac::{Hmac, Mac};
-use sha2::{Sha256, Sha384, Sha512};
+use crate::sha2_compact::{Sha256, Sha384, Sha512};
 
 /// True when `signature` is the HMAC of `message` under `secret`; the comparison does not leak
 /// how many leading bytes matched.

@@ -2,7 +2,8 @@
 //! configuration, so the plugin configuration never holds a usable token.
 
 use crate::config::StaticToken;
-use sha2::{Digest, Sha256};
+use crate::sha2_compact::Sha256;
+use hmac::digest::Digest;
 use subtle::ConstantTimeEq;
 
 /// The name of the matching token. Every stored hash is compared, in constant time, so neither

@@ -164,14 +164,26 @@ public final class FilterHost implements AutoCloseable {
    * @throws StartException when the filter rejects the configuration
    */
   public static FilterHost start(Filter filter, String pluginConfiguration) throws StartException {
-    var compiled = COMPILED.computeIfAbsent(filter, f -> MachineFactoryCompiler.compile(module(f)));
+    return start(filter, pluginConfiguration, true);
+  }
+
+  /**
+   * As {@link #start(Filter, String)}; {@code compiled = false} runs Chicory's interpreter instead
+   * (the benchmark compares the two).
+   */
+  public static FilterHost start(Filter filter, String pluginConfiguration, boolean compiled)
+      throws StartException {
+    Function<Instance, Machine> machines =
+        compiled
+            ? COMPILED.computeIfAbsent(filter, f -> MachineFactoryCompiler.compile(module(f)))
+            : com.dylibso.chicory.runtime.InterpreterMachine::new;
     var logs = Collections.synchronizedList(new ArrayList<LogLine>());
     var metrics = new RecordedMetrics();
     var created = new Instance[1];
     Function<Instance, Machine> capturing =
         instance -> {
           created[0] = instance;
-          return compiled.apply(instance);
+          return machines.apply(instance);
         };
     var factory =
         PluginFactory.builder(module(filter))

@@ -122,6 +122,27 @@ class HmacConformanceTest {
     return HEX.formatHex(mac).substring(0, expected.length());
   }
 
+  /**
+   * Every message length across the padding edges of 64- and 128-byte blocks, and key lengths
+   * below, at and above the block size (keys longer than a block are hashed first).
+   */
+  @Test
+  void agreesWithTheJdkAtEveryLengthAroundTheBlockBoundaries() {
+    var random = new Random(180_4);
+    for (int length = 0; length <= 300; length++) {
+      byte[] message = new byte[length];
+      byte[] key = new byte[1 + (length * 7) % 200];
+      random.nextBytes(message);
+      random.nextBytes(key);
+      for (var alg : new String[] {"HS256", "HS384", "HS512"}) {
+        int bits = Integer.parseInt(alg.substring(2));
+        assertThat(auth.selftestHmac(bits, key, message))
+            .as("%s, key %d bytes, message %d bytes", alg, key.length, length)
+            .isEqualTo(Jwt.hmac(alg, key, message));
+      }
+    }
+  }
+
   @Test
   void agreesWithTheJdkOnGeneratedInputs() {
     var random = new Random(4231);

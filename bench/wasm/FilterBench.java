@@ -1,0 +1,127 @@
+// Per-request cost of MarchProxy's WASM filters in the JVM proxy-wasm host (Chicory), compiled
+// and interpreted, next to the same HS256 check done in plain Java (javax.crypto) as the peer.
+// Run through bench/wasm/run.sh, which builds the module and sets the classpath.
+
+import io.marchproxy.wasm.FilterHost;
+import io.marchproxy.wasm.FilterHost.Filter;
+import io.marchproxy.wasm.FilterHost.Request;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.function.Supplier;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+public class FilterBench {
+  static final byte[] KEY = "bench-hs256-key-at-least-32-bytes-long!!".getBytes(StandardCharsets.UTF_8);
+  static final String SERVICE_TOKEN = "mpt_bench_0123456789abcdef0123456789abcdef";
+  static final int ROUNDS = 7;
+
+  record Result(String scenario, double medianNanos, double minNanos) {}
+
+  public static void main(String[] args) throws Exception {
+    int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
+    String jwt = jwt();
+    String authConfig = authConfig();
+    String licenseConfig =
+        "{\"edition\":\"business\",\"features\":[\"sso\"],\"rules\":[{\"path_prefix\":\"/admin/sso\",\"feature\":\"sso\"},{\"path_prefix\":\"/waf\",\"feature\":\"waf\"}]}";
+    String metricsConfig = "{\"routes\":[{\"name\":\"orders\",\"path_prefix\":\"/orders\"}]}";
+
+    var results = new ArrayList<Result>();
+    try (var auth = FilterHost.start(Filter.AUTH, authConfig);
+        var authInterpreted = FilterHost.start(Filter.AUTH, authConfig, false);
+        var license = FilterHost.start(Filter.LICENSE, licenseConfig);
+        var metrics = FilterHost.start(Filter.METRICS, metricsConfig)) {
+      var withJwt = Request.get("/orders/42").withHeader("authorization", "Bearer " + jwt);
+      var withToken = Request.get("/orders/42").withHeader("authorization", "Bearer " + SERVICE_TOKEN);
+      expect(auth.send(withJwt).status(), 200);
+      expect(auth.send(withToken).status(), 200);
+      expect(license.send(Request.get("/waf/rules")).status(), 402);
+
+      results.add(measure("auth, HS256 JWT accepted (compiled)", iterations, () -> auth.send(withJwt)));
+      results.add(measure("auth, static token accepted (compiled)", iterations, () -> auth.send(withToken)));
+      results.add(measure("auth, no token -> 401 (compiled)", iterations, () -> auth.send(Request.get("/orders/42"))));
+      results.add(measure("auth, HS256 JWT accepted (interpreted)", Math.max(1, iterations / 10), () -> authInterpreted.send(withJwt)));
+      results.add(measure("license, ungated path (compiled)", iterations, () -> license.send(Request.get("/orders/42"))));
+      results.add(measure("license, unlicensed -> 402 (compiled)", iterations, () -> license.send(Request.get("/waf/rules"))));
+      results.add(measure("metrics, GET with route (compiled)", iterations, () -> metrics.send(Request.get("/orders/42"))));
+      results.add(measure("peer: HS256 JWT check in plain Java (javax.crypto)", iterations, () -> javaVerify(jwt)));
+    }
+
+    System.out.printf("%n| scenario | median µs/request | best µs/request |%n|---|---:|---:|%n");
+    for (var r : results) {
+      System.out.printf("| %s | %.2f | %.2f |%n", r.scenario(), r.medianNanos() / 1000, r.minNanos() / 1000);
+    }
+    System.out.printf("%n| filter | .wasm bytes |%n|---|---:|%n");
+    for (var filter : Filter.values()) {
+      System.out.printf("| %s | %d |%n", filter.name().toLowerCase(), FilterHost.size(filter));
+    }
+  }
+
+  static void expect(int actual, int expected) {
+    if (actual != expected) {
+      throw new IllegalStateException("expected " + expected + ", got " + actual);
+    }
+  }
+
+  static Result measure(String scenario, int iterations, Supplier<?> request) {
+    for (int i = 0; i < iterations; i++) {
+      request.get(); // warm-up: JIT of the compiled module and of the host
+    }
+    double[] perRequest = new double[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+      long start = System.nanoTime();
+      for (int i = 0; i < iterations; i++) {
+        request.get();
+      }
+      perRequest[round] = (System.nanoTime() - start) / (double) iterations;
+    }
+    Arrays.sort(perRequest);
+    return new Result(scenario, perRequest[ROUNDS / 2], perRequest[0]);
+  }
+
+  static String jwt() throws Exception {
+    var url = Base64.getUrlEncoder().withoutPadding();
+    String header = url.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}".getBytes(StandardCharsets.UTF_8));
+    String claims =
+        url.encodeToString(
+            ("{\"sub\":\"alice\",\"iss\":\"https://id.example\",\"aud\":\"orders-api\",\"exp\":"
+                    + (Instant.now().getEpochSecond() + 86_400)
+                    + "}")
+                .getBytes(StandardCharsets.UTF_8));
+    String input = header + "." + claims;
+    return input + "." + url.encodeToString(hmac(input));
+  }
+
+  static byte[] hmac(String input) {
+    try {
+      var mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(KEY, "HmacSHA256"));
+      return mac.doFinal(input.getBytes(StandardCharsets.UTF_8));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The peer: signature check and claim parsing of the same token in plain Java. */
+  static boolean javaVerify(String token) {
+    int last = token.lastIndexOf('.');
+    byte[] expected = hmac(token.substring(0, last));
+    byte[] given = Base64.getUrlDecoder().decode(token.substring(last + 1));
+    String claims = new String(Base64.getUrlDecoder().decode(token.substring(token.indexOf('.') + 1, last)), StandardCharsets.UTF_8);
+    return MessageDigest.isEqual(expected, given) && claims.contains("\"exp\"");
+  }
+
+  static String authConfig() throws Exception {
+    String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(SERVICE_TOKEN.getBytes(StandardCharsets.UTF_8)));
+    return "{\"jwt\":{\"keys\":[{\"id\":\"k1\",\"algorithm\":\"HS256\",\"secret_base64\":\""
+        + Base64.getEncoder().encodeToString(KEY)
+        + "\"}],\"issuer\":\"https://id.example\",\"audiences\":[\"orders-api\"]},"
+        + "\"static_tokens\":[{\"name\":\"bench\",\"sha256\":\"" + hash + "\"}]}";
+  }
+}
