@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -94,7 +95,7 @@ public final class XdpMaps implements AutoCloseable {
   public static XdpMaps openPinned(String iface) {
     XdpSupport.requireLibbpf();
     Path dir = BpfFilesystem.pinDirectory(iface);
-    Map<String, Integer> fds = new java.util.HashMap<>();
+    Map<String, Integer> fds = new HashMap<>();
     for (String name : ALL) {
       int fd = Libbpf.objGet(dir.resolve(name).toString());
       if (fd < 0) {

@@ -2,6 +2,7 @@ package io.marchproxy.xdp.cli;
 
 import io.marchproxy.xdp.AttachMode;
 import io.marchproxy.xdp.Attachment;
+import io.marchproxy.xdp.BpfFilesystem;
 import io.marchproxy.xdp.Budget;
 import io.marchproxy.xdp.Cidr;
 import io.marchproxy.xdp.Counter;
@@ -13,6 +14,7 @@ import io.marchproxy.xdp.XdpMaps;
 import io.marchproxy.xdp.XdpProgram;
 import io.marchproxy.xdp.XdpUnavailableException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -150,10 +152,11 @@ public final class XdpCli {
     if (maxSources.isPresent()) {
       options = options.withMaxSources(maxSources.get());
     }
+    // A first attach starts enabled with classification on; a re-attach keeps what is pinned.
+    boolean fresh = !Files.exists(BpfFilesystem.pinDirectory(iface).resolve("mp_config"));
     try (XdpProgram program = XdpProgram.load(options)) {
       XdpConfig current = program.maps().config();
-      // A fresh attach starts enabled with classification on; a re-attach keeps what is pinned.
-      if (!current.enabled() && current.packets().isEmpty() && current.synGuard().isEmpty()) {
+      if (fresh) {
         current = current.withEnabled(true).withClassify(true);
       }
       apply(program.maps(), current, changes);
