@@ -1,6 +1,7 @@
 //! The auth filter's plugin configuration (the JSON xds-service puts in the Wasm filter's
 //! `configuration`), parsed once per configuration so the request path only compares bytes.
 
+use crate::mac::PreparedKey;
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ impl Algorithm {
 pub struct SigningKey {
     pub id: Option<String>,
     pub algorithm: Algorithm,
-    pub secret: Vec<u8>,
+    pub mac: PreparedKey,
 }
 
 pub struct JwtRules {
@@ -136,7 +137,8 @@ fn parse_jwt(value: &Value) -> Result<JwtRules, String> {
             ));
         }
         let id = optional_string(key.get("id"), "jwt.keys[].id")?;
-        parsed.push(SigningKey { id, algorithm, secret });
+        let mac = PreparedKey::new(algorithm, &secret).ok_or_else(|| format!("jwt.keys[{index}] is not a usable key"))?;
+        parsed.push(SigningKey { id, algorithm, mac });
     }
     let leeway_seconds = match jwt.get("leeway_seconds") {
         None => 60.0,

@@ -3,7 +3,6 @@
 //! serde only when it came from a key holder.
 
 use crate::config::{Algorithm, JwtRules};
-use crate::mac;
 use serde_json::{Map, Value};
 
 /// Why a token was refused; each maps to a short `reason` in the 403 body.
@@ -72,7 +71,7 @@ pub fn verify(rules: &JwtRules, token: &[u8], now: f64) -> Result<String, Refusa
             (Some(kid), Some(id)) => kid == id,
             _ => true,
         })
-        .any(|k| mac::verify(algorithm, &k.secret, signing_input, &signature));
+        .any(|k| k.mac.verify(signing_input, &signature));
     if !signed {
         return Err(Refusal::BadSignature);
     }

@@ -1,6 +1,6 @@
 //! SHA-256, SHA-384 and SHA-512 (FIPS 180-4) as RustCrypto `digest` cores, so the vetted `hmac`
 //! crate (HMAC construction), `block-buffer` (padding) and `subtle` (comparison) do everything
-//! around them. Only the block functions are written here, as plain loops over locals: sha2
+//! around them. Only the block functions are written here, compact and over locals: sha2
 //! 0.10's unrolled, array-shuffling block functions compile to wasm functions so large that the
 //! JVM proxy-wasm host never JIT-compiles them (100+ µs per JWT instead of a few). The constants
 //! below were generated from their definitions (fractional parts of square and cube roots of the
@@ -67,69 +67,99 @@ const IV512: [u64; 8] = [
     0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
 ];
 
-fn compress256(state: &mut [u32; 8], block: &[u8]) {
-    let mut w = [0u32; 64];
-    for (i, word) in block.chunks_exact(4).take(16).enumerate() {
-        w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-    }
-    for i in 16..64 {
-        let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-        let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-    }
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for i in 0..64 {
-        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let choice = (e & f) ^ (!e & g);
-        let t1 = h.wrapping_add(s1).wrapping_add(choice).wrapping_add(K256[i]).wrapping_add(w[i]);
-        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let majority = (a & b) ^ (a & c) ^ (b & c);
-        let t2 = s0.wrapping_add(majority);
-        h = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
-    }
-    for (slot, value) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-        *slot = slot.wrapping_add(value);
-    }
+/// Defines a SHA-2 block function: 16 rounds per loop iteration with the message schedule in 16
+/// locals (no stack array, so no linear-memory traffic for it) and the eight working variables
+/// renamed round to round instead of shifted. One iteration stays well under HotSpot's
+/// huge-method limit once Chicory turns it into a JVM method.
+macro_rules! block_function {
+    ($name:ident, $word:ty, $rounds:expr, $k:ident,
+     big_sigma0: $a0:expr, $a1:expr, $a2:expr; big_sigma1: $e0:expr, $e1:expr, $e2:expr;
+     sigma0: $s00:expr, $s01:expr, $s0shift:expr; sigma1: $s10:expr, $s11:expr, $s1shift:expr) => {
+        fn $name(state: &mut [$word; 8], block: &[u8]) {
+            const BYTES: usize = core::mem::size_of::<$word>();
+            let mut w = [0 as $word; 16];
+            for (slot, bytes) in w.iter_mut().zip(block.chunks_exact(BYTES)) {
+                let mut word: $word = 0;
+                for byte in bytes {
+                    word = (word << 8) | *byte as $word;
+                }
+                *slot = word;
+            }
+            let [mut w0, mut w1, mut w2, mut w3, mut w4, mut w5, mut w6, mut w7, mut w8, mut w9, mut w10, mut w11, mut w12, mut w13, mut w14, mut w15] = w;
+            let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+
+            macro_rules! round {
+                ($va:ident, $vb:ident, $vc:ident, $vd:ident, $ve:ident, $vf:ident, $vg:ident, $vh:ident, $w:ident, $i:expr) => {
+                    let t1 = $vh
+                        .wrapping_add($ve.rotate_right($e0) ^ $ve.rotate_right($e1) ^ $ve.rotate_right($e2))
+                        .wrapping_add(($ve & $vf) ^ (!$ve & $vg))
+                        .wrapping_add($k[$i])
+                        .wrapping_add($w);
+                    let t2 = ($va.rotate_right($a0) ^ $va.rotate_right($a1) ^ $va.rotate_right($a2))
+                        .wrapping_add(($va & $vb) ^ ($va & $vc) ^ ($vb & $vc));
+                    $vd = $vd.wrapping_add(t1);
+                    $vh = t1.wrapping_add(t2);
+                };
+            }
+            // W[t] = W[t-16] + sigma0(W[t-15]) + W[t-7] + sigma1(W[t-2]), in place modulo 16.
+            macro_rules! schedule {
+                ($w0:ident, $w1:ident, $w9:ident, $w14:ident) => {
+                    $w0 = $w0
+                        .wrapping_add($w1.rotate_right($s00) ^ $w1.rotate_right($s01) ^ ($w1 >> $s0shift))
+                        .wrapping_add($w9)
+                        .wrapping_add($w14.rotate_right($s10) ^ $w14.rotate_right($s11) ^ ($w14 >> $s1shift));
+                };
+            }
+
+            let mut base = 0;
+            while base < $rounds {
+                if base > 0 {
+                    schedule!(w0, w1, w9, w14);
+                    schedule!(w1, w2, w10, w15);
+                    schedule!(w2, w3, w11, w0);
+                    schedule!(w3, w4, w12, w1);
+                    schedule!(w4, w5, w13, w2);
+                    schedule!(w5, w6, w14, w3);
+                    schedule!(w6, w7, w15, w4);
+                    schedule!(w7, w8, w0, w5);
+                    schedule!(w8, w9, w1, w6);
+                    schedule!(w9, w10, w2, w7);
+                    schedule!(w10, w11, w3, w8);
+                    schedule!(w11, w12, w4, w9);
+                    schedule!(w12, w13, w5, w10);
+                    schedule!(w13, w14, w6, w11);
+                    schedule!(w14, w15, w7, w12);
+                    schedule!(w15, w0, w8, w13);
+                }
+                round!(a, b, c, d, e, f, g, h, w0, base);
+                round!(h, a, b, c, d, e, f, g, w1, base + 1);
+                round!(g, h, a, b, c, d, e, f, w2, base + 2);
+                round!(f, g, h, a, b, c, d, e, w3, base + 3);
+                round!(e, f, g, h, a, b, c, d, w4, base + 4);
+                round!(d, e, f, g, h, a, b, c, w5, base + 5);
+                round!(c, d, e, f, g, h, a, b, w6, base + 6);
+                round!(b, c, d, e, f, g, h, a, w7, base + 7);
+                round!(a, b, c, d, e, f, g, h, w8, base + 8);
+                round!(h, a, b, c, d, e, f, g, w9, base + 9);
+                round!(g, h, a, b, c, d, e, f, w10, base + 10);
+                round!(f, g, h, a, b, c, d, e, w11, base + 11);
+                round!(e, f, g, h, a, b, c, d, w12, base + 12);
+                round!(d, e, f, g, h, a, b, c, w13, base + 13);
+                round!(c, d, e, f, g, h, a, b, w14, base + 14);
+                round!(b, c, d, e, f, g, h, a, w15, base + 15);
+                base += 16;
+            }
+            for (slot, value) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+                *slot = slot.wrapping_add(value);
+            }
+        }
+    };
 }
 
-fn compress512(state: &mut [u64; 8], block: &[u8]) {
-    let mut w = [0u64; 80];
-    for (i, word) in block.chunks_exact(8).take(16).enumerate() {
-        w[i] = u64::from_be_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-    }
-    for i in 16..80 {
-        let s0 = w[i - 15].rotate_right(1) ^ w[i - 15].rotate_right(8) ^ (w[i - 15] >> 7);
-        let s1 = w[i - 2].rotate_right(19) ^ w[i - 2].rotate_right(61) ^ (w[i - 2] >> 6);
-        w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-    }
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for i in 0..80 {
-        let s1 = e.rotate_right(14) ^ e.rotate_right(18) ^ e.rotate_right(41);
-        let choice = (e & f) ^ (!e & g);
-        let t1 = h.wrapping_add(s1).wrapping_add(choice).wrapping_add(K512[i]).wrapping_add(w[i]);
-        let s0 = a.rotate_right(28) ^ a.rotate_right(34) ^ a.rotate_right(39);
-        let majority = (a & b) ^ (a & c) ^ (b & c);
-        let t2 = s0.wrapping_add(majority);
-        h = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
-    }
-    for (slot, value) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-        *slot = slot.wrapping_add(value);
-    }
-}
+block_function!(compress256, u32, 64, K256,
+    big_sigma0: 2, 13, 22; big_sigma1: 6, 11, 25; sigma0: 7, 18, 3; sigma1: 17, 19, 10);
+block_function!(compress512, u64, 80, K512,
+    big_sigma0: 28, 34, 39; big_sigma1: 14, 18, 41; sigma0: 1, 8, 7; sigma1: 19, 61, 6);
 
 #[derive(Clone)]
 pub struct Sha256Core {
