@@ -74,46 +74,45 @@ static __always_inline void bench_rotate_source(struct iphdr *ip) {
 }
 #endif
 
-static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
+/* Offsets the parsers hand to the second stage; bounded so pointer arithmetic stays provable. */
+#define MP_MAX_HEADER_OFFSET 4096
+
+/* Where a frame's IP and L4 headers are, as offsets from the start of the frame. */
+#define MP_META_IPV6 (1U << 8) /* else IPv4; the low byte is the L4 protocol */
+
+/* Bounds a stage-2 offset argument in a form the verifier keeps (see classify_payload). */
+static __always_inline __u32 bounded_offset(__u32 off) {
+	asm volatile("" : "+r"(off));
+	return off & (MP_MAX_HEADER_OFFSET - 1);
+}
+
+/*
+ * Stage 2: everything after the IP header, for one IP packet. A global function, so the verifier
+ * checks it once with unknown offsets instead of once per header layout stage 1 can produce
+ * (VLAN tags x IPv4 options x IPv6 extension header chains), which would otherwise multiply.
+ */
+__attribute__((noinline)) int handle_ip(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
+					__u32 ip_end_off, __u32 meta) {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
 	struct hdr_cursor c = {.pos = data, .end = data_end};
-	struct ethhdr *eth;
-	struct iphdr *ip4 = NULL;
-	struct ipv6hdr *ip6 = NULL;
+	struct hdr_cursor l3 = {.pos = data, .end = data_end};
 	struct tcphdr *tcp = NULL;
 	struct udphdr *udp;
 	enum mp_budget_verdict budget = MP_BUDGET_PASS;
 	enum mp_policy policy;
 	const struct mp_config *cfg;
-	__u32 zero = 0, port, *port_flags;
-	int ethertype, l4, is_syn = 0;
-	void *ip_end; /* where the IP datagram ends by its length field; padding may follow */
+	__u32 zero = 0, port, *port_flags, l4 = meta & 0xff;
+	int is_syn = 0;
 	long payload_len;
-
-	/* Not IP, a third VLAN tag, or cut short inside the VLAN tags: nothing we could cover. */
-	ethertype = parse_ethhdr(&c, &eth);
-	if (ethertype == ETH_P_IP)
-		l4 = parse_iphdr(&c, &ip4);
-	else if (ethertype == ETH_P_IPV6)
-		l4 = parse_ip6hdr(&c, &ip6);
-	else
-		return pass(MP_C_PASS_NOT_IP, bytes);
-	*ip4_out = ip4;
-	if (l4 < 0)
-		return pass(MP_C_PASS_MALFORMED, bytes);
-	if (ip4)
-		ip_end = (void *)ip4 + bpf_ntohs(ip4->tot_len);
-	else if (ip6)
-		ip_end = (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
-	else
-		return pass(MP_C_PASS_MALFORMED, bytes);
 
 	cfg = bpf_map_lookup_elem(&mp_config, &zero);
 	if (!cfg || !(cfg->flags & MP_CFG_ENABLED))
 		return pass(MP_C_PASS_DISABLED, bytes);
 
+	if (!cursor_take(&c, bounded_offset(l4_off)))
+		return pass(MP_C_PASS_MALFORMED, bytes);
 	if (l4 == IPPROTO_TCP) {
 		if (parse_tcphdr(&c, &tcp) < 0)
 			return pass(MP_C_PASS_MALFORMED, bytes);
@@ -130,17 +129,26 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
 	if (!port_flags || !(*port_flags & (tcp ? MP_PORT_TCP : MP_PORT_UDP)))
 		return pass(MP_C_PASS_NOT_COVERED, bytes);
 
-	payload_len = ip_end - c.pos;
+	payload_len = (long)bounded_offset(ip_end_off) - (long)(c.pos - data);
 
-	if (ip4)
-		policy = policy_v4(cfg, ip4->saddr, is_syn, &budget);
-	else if (ip6)
-		policy = policy_v6(cfg, &ip6->saddr, is_syn, &budget);
-	else
+	if (!cursor_take(&l3, bounded_offset(l3_off)))
 		return pass(MP_C_PASS_MALFORMED, bytes);
+	if (meta & MP_META_IPV6) {
+		struct ipv6hdr *ip6 = cursor_peek(&l3, sizeof(*ip6));
+
+		if (!ip6)
+			return pass(MP_C_PASS_MALFORMED, bytes);
+		policy = policy_v6(cfg, &ip6->saddr, is_syn, &budget);
+	} else {
+		struct iphdr *ip4 = cursor_peek(&l3, sizeof(*ip4));
+
+		if (!ip4)
+			return pass(MP_C_PASS_MALFORMED, bytes);
+		policy = policy_v4(cfg, ip4->saddr, is_syn, &budget);
+	}
 	if (policy == MP_POLICY_ALLOWLIST) {
 		if (cfg->flags & MP_CFG_CLASSIFY)
-			classify_payload(&c, payload_len, bytes);
+			count_payload_class(ctx, &c, payload_len, bytes);
 		return pass(MP_C_PASS_ALLOWLIST, bytes);
 	}
 	if (policy == MP_POLICY_DENYLIST)
@@ -160,15 +168,49 @@ static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
 		break;
 	}
 	if (cfg->flags & MP_CFG_CLASSIFY)
-		classify_payload(&c, payload_len, bytes);
+		count_payload_class(ctx, &c, payload_len, bytes);
 	return pass(MP_C_PASS, bytes);
 }
 
+/* Stage 1: Ethernet, VLAN tags and the IP header (with IPv6 extension headers). */
 SEC("xdp")
 int marchproxy_xdp(struct xdp_md *ctx) {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
+	struct hdr_cursor c = {.pos = data, .end = data_end};
+	struct ethhdr *eth;
 	struct iphdr *ip4 = NULL;
-	int verdict = decide(ctx, &ip4);
+	struct ipv6hdr *ip6 = NULL;
+	void *l3,
+	    *ip_end; /* ip_end: where the datagram ends by its length field; padding follows */
+	int ethertype, l4, verdict;
+	__u32 meta;
 
+	/* Not IP, a third VLAN tag, or cut short inside the VLAN tags: nothing we could cover. */
+	ethertype = parse_ethhdr(&c, &eth);
+	l3 = c.pos;
+	if (ethertype == ETH_P_IP) {
+		l4 = parse_iphdr(&c, &ip4);
+		if (l4 < 0)
+			return pass(MP_C_PASS_MALFORMED, bytes);
+		ip_end = l3 + bpf_ntohs(ip4->tot_len);
+		meta = l4;
+	} else if (ethertype == ETH_P_IPV6) {
+		l4 = parse_ip6hdr(&c, &ip6);
+		if (l4 < 0)
+			return pass(MP_C_PASS_MALFORMED, bytes);
+		ip_end = l3 + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		meta = l4 | MP_META_IPV6;
+	} else {
+		return pass(MP_C_PASS_NOT_IP, bytes);
+	}
+	if (c.pos - data >= MP_MAX_HEADER_OFFSET)
+		return pass(MP_C_PASS_MALFORMED, bytes);
+	/* Classification needs only the first bytes, so a longer datagram is cut to the bound. */
+	if (ip_end - data > MP_MAX_HEADER_OFFSET - 1)
+		ip_end = data + MP_MAX_HEADER_OFFSET - 1;
+	verdict = handle_ip(ctx, l3 - data, c.pos - data, ip_end - data, meta);
 	bench_rotate_source(ip4);
 	return verdict;
 }
