@@ -46,8 +46,15 @@ class LocalStackIT {
       try (Connection c = postgres(ports);
           Statement s = c.createStatement()) {
         adminId = single(s, "select id from users where username = 'admin'");
-        s.execute("insert into clusters (id, name) values (gen_random_uuid(), 'kept-across-runs')");
       }
+      // The README's walkthrough, run as a user runs it, against this stack.
+      String password = up.generatedAdminPassword().orElseThrow();
+      var walk = walkthrough(ports, password);
+      assertThat(walk.exitCode()).as("walkthrough output:%n%s", walk.output()).isZero();
+      assertThat(walk.output())
+          .contains("== Register a proxy with that key")
+          .contains("\"kind\":\"l4\"")
+          .contains("cluster demo is at revision 5");
       firstRun = up.processes();
       assertThat(firstRun).hasSizeGreaterThanOrEqualTo(5); // script, 3 JVMs, postmaster
       assertThat(up.stop()).as("exit code after SIGTERM").isZero();
@@ -66,7 +73,9 @@ class LocalStackIT {
           Statement s = c.createStatement()) {
         assertThat(single(s, "select id from users where username = 'admin'")).isEqualTo(adminId);
         assertThat(single(s, "select count(*) from users")).isEqualTo("1");
-        assertThat(single(s, "select name from clusters")).isEqualTo("kept-across-runs");
+        assertThat(single(s, "select name || '@' || current_revision from clusters"))
+            .isEqualTo("demo@5");
+        assertThat(single(s, "select count(*) from config_revisions")).isEqualTo("5");
       }
       List<ProcessHandle> secondRun = up.processes();
       assertThat(up.stop()).isZero();
@@ -97,6 +106,23 @@ class LocalStackIT {
       assertThat(up.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
       assertThat(up.output()).contains("MarchProxy needs a JDK 25 or newer");
     }
+  }
+
+  record Run(int exitCode, String output) {}
+
+  private static Run walkthrough(MarchproxyUp.Ports ports, String password) throws Exception {
+    var pb = new ProcessBuilder(MarchproxyUp.ROOT.resolve("docs/walkthrough.sh").toString());
+    pb.environment().put("API", "http://localhost:" + ports.api());
+    pb.environment().put("ADMIN_PASSWORD", password);
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("walkthrough did not finish:\n" + out);
+    }
+    return new Run(p.exitValue(), out);
   }
 
   private static int get(int port, String path) throws Exception {
