@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -119,6 +120,23 @@ class NamespaceTest {
       assertThat(sent.packets(Counter.NEW_SOURCE)).isEqualTo(2);
       assertThat(sent.packets(Counter.CLASS_HTTP_GET)).isEqualTo(fromFlood + fromTrickle);
     }
+  }
+
+  @Test
+  void whereNativeXdpIsRefusedAttachFallsBackToGenericAndSaysWhy() throws Exception {
+    // A bridge has no driver support for XDP, like many virtual devices.
+    String bridge = "mpb" + veth.serverIface.substring(3);
+    TestNamespaces.ip("-n", veth.serverNamespace, "link", "add", bridge, "type", "bridge");
+    TestNamespaces.ip("-n", veth.serverNamespace, "link", "set", bridge, "up");
+    program = XdpProgram.load();
+
+    attachment =
+        TestNamespaces.inside(
+            veth.serverNamespace, () -> program.attach(bridge, AttachMode.NATIVE));
+
+    assertThat(attachment.mode()).isEqualTo(AttachMode.GENERIC);
+    assertThat(attachment.fallbackReason())
+        .hasValueSatisfying(why -> assertThat(why).startsWith("native XDP refused by " + bridge));
   }
 
   private void awaitSeen(Counters before, long packets) throws InterruptedException {
