@@ -2,11 +2,16 @@ package io.marchproxy.api.certificates;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.read.ListAppender;
 import io.marchproxy.api.license.LicenseApiTest;
 import io.marchproxy.api.testing.ApiTest;
 import io.marchproxy.core.crypto.Sealed;
 import io.marchproxy.core.crypto.SecretBox;
-import io.marchproxy.core.crypto.Tokens;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 @MicronautTest(transactional = false)
 class CertificatesApiTest extends ApiTest {
@@ -186,6 +192,18 @@ class CertificatesApiTest extends ApiTest {
     assertThat(writes()).isEqualTo(before);
     assertThat(sql("select fingerprint_sha256 from certificates where id = ?::uuid", id))
         .isEqualTo(renewedFingerprint);
+
+    // The same upload again changes nothing: same version, no audit event, no revision.
+    var again =
+        put(
+                certs(cid) + "/" + id,
+                upload("www", renewed.pem() + intermediate.pem(), issued.pkcs8Pem()),
+                admin(),
+                "If-Match",
+                "\"2\"")
+            .expect(200);
+    assertThat(again.header("ETag")).isEqualTo("\"2\"");
+    assertThat(writes()).isEqualTo(before);
 
     // A new key must come with the certificate; then the stored key changes (traditional PEM).
     var rekeyed = leaf("www.example.com", otherRsaKeys, Duration.ofDays(90), "www.example.com");
@@ -474,7 +492,7 @@ class CertificatesApiTest extends ApiTest {
         .contains("later");
 
     // An operator of cluster b sees only b's certificates, and cluster a not at all.
-    String operator = token("ops-b", "OPERATOR", b);
+    String operator = token("ops-b", "operator", b);
     assertThat(get("/api/v1/certificates/expiring?days=30", operator).expect(200).items())
         .extracting(i -> i.get("clusterId"))
         .containsOnly(b);
@@ -493,7 +511,7 @@ class CertificatesApiTest extends ApiTest {
         post(certs(cid), upload("authz", issued.pem(), issued.pkcs8Pem()), admin())
             .expect(201)
             .str("id");
-    String viewer = token("viewer", "VIEWER", null);
+    String viewer = token("viewer", "viewer", null);
     String before = writes();
 
     get(certs(cid), viewer).expect(200);
@@ -517,29 +535,70 @@ class CertificatesApiTest extends ApiTest {
     assertThat(writes()).isEqualTo(before);
 
     // An operator writes.
-    String operator = token("operator", "OPERATOR", cid);
+    String operator = token("operator", "operator", cid);
     put(certs(cid) + "/" + id, upload("authz", other.pem(), other.pkcs8Pem()), operator)
         .expect(200);
   }
 
-  /** An API token of a new user with this role (the users API belongs to another part). */
+  @Test
+  void privateKeysNeverReachALogLine() throws Exception {
+    String cid = cluster("tls-logs");
+    var context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    Level previous = root.getLevel();
+    var appender = new ListAppender<ILoggingEvent>();
+    appender.start();
+    root.addAppender(appender);
+    root.setLevel(Level.DEBUG);
+    var issued = leaf("logs.example.com", leafKeys, Duration.ofDays(90), "logs.example.com");
+    var other = leaf("logs.example.com", otherRsaKeys, Duration.ofDays(90));
+    try {
+      String id =
+          post(certs(cid), upload("logs", issued.pem(), issued.traditionalPem()), admin())
+              .expect(201)
+              .str("id");
+      put(certs(cid) + "/" + id, upload("logs", other.pem(), other.pkcs8Pem()), admin())
+          .expect(200);
+      // Failures: a mismatched key, a key among the certificates, garbage posing as a key.
+      post(certs(cid), upload("bad", issued.pem(), other.pkcs8Pem()), admin()).expect(400);
+      post(certs(cid), upload("bad", issued.pem() + issued.pkcs8Pem(), null), admin()).expect(400);
+      post(
+              certs(cid),
+              upload(
+                  "bad", issued.pem(), "-----BEGIN RSA PRIVATE KEY-----\n" + issued.keyFragment()),
+              admin())
+          .expect(400);
+    } finally {
+      root.setLevel(previous);
+      root.detachAppender(appender);
+    }
+    assertThat(appender.list).isNotEmpty();
+    for (ILoggingEvent event : appender.list) {
+      String line =
+          event.getFormattedMessage()
+              + (event.getThrowableProxy() == null
+                  ? ""
+                  : ThrowableProxyUtil.asString(event.getThrowableProxy()));
+      for (var keyed : List.of(issued, other)) {
+        assertThat(line)
+            .doesNotContain(keyed.keyFragment())
+            .doesNotContain(keyed.keyBase64().substring(0, 60))
+            .doesNotContain("PRIVATE KEY-----\n");
+      }
+    }
+  }
+
+  /** An access token of a new user with this role, made through the users API. */
   private String token(String username, String role, String allowedCluster) {
-    String userId = UUID.randomUUID().toString();
-    sql(
-        "insert into users (id, username, password_hash, role, allowed_clusters)"
-            + " values (?::uuid, ?, 'not-a-hash', ?, ?::uuid[])",
-        userId,
-        username,
-        role,
-        allowedCluster == null ? null : "{" + allowedCluster + "}");
-    String token = Tokens.generate("mpt");
-    sql(
-        "insert into api_tokens (id, user_id, name, prefix, token_hash) values (?::uuid, ?::uuid, 't', ?, ?)",
-        UUID.randomUUID().toString(),
-        userId,
-        Tokens.prefix(token),
-        Tokens.sha256Hex(token));
-    return token;
+    var user = new LinkedHashMap<String, Object>();
+    user.put("username", username);
+    user.put("password", username + "-password-1");
+    user.put("role", role);
+    if (allowedCluster != null) {
+      user.put("allowedClusters", List.of(allowedCluster));
+    }
+    post("/api/v1/users", user, admin()).expect(201);
+    return login(username, username + "-password-1").expect(200).str("accessToken");
   }
 
   private byte[] openStoredKey(String id) {
