@@ -22,6 +22,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -142,10 +143,20 @@ public record CertificateChain(List<X509Certificate> certificates) {
         }
       }
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
-      // Parser messages name the block and the problem; this field holds no secret.
-      errors.add(new FieldError(field, "is not valid PEM (" + e.getMessage() + ")"));
+      errors.add(new FieldError(field, "is not valid PEM" + reason(e)));
     }
   }
+
+  /**
+   * The parser's reason ("-----END CERTIFICATE not found"), unless it could quote data: someone may
+   * have pasted a key into this field.
+   */
+  private static String reason(Exception e) {
+    String m = e.getMessage();
+    return m == null || m.length() > 120 || BASE64_RUN.matcher(m).find() ? "" : " (" + m + ")";
+  }
+
+  private static final Pattern BASE64_RUN = Pattern.compile("[A-Za-z0-9+/=]{16,}");
 
   private static void keyInCertificateField(String path, List<FieldError> errors) {
     errors.add(

@@ -430,6 +430,21 @@ class CertificatesApiTest extends ApiTest {
     post(certs(cid), upload("taken", good.pem(), good.pkcs8Pem()), admin())
         .expectProblem(409, "conflict");
 
+    // Renaming onto a taken name, and another cluster's certificate under this cluster's path.
+    var second = leaf("second.example.com", leafKeys, Duration.ofDays(90));
+    String secondId =
+        post(certs(cid), upload("second", second.pem(), second.pkcs8Pem()), admin())
+            .expect(201)
+            .str("id");
+    String elsewhere = cluster("tls-elsewhere");
+    before = writes();
+    put(certs(cid) + "/" + secondId, upload("taken", second.pem(), null), admin())
+        .expectProblem(409, "conflict");
+    assertThat(writes()).isEqualTo(before);
+    get(certs(elsewhere) + "/" + secondId, admin()).expectProblem(404, "not-found");
+    delete(certs(elsewhere) + "/" + secondId, admin()).expectProblem(404, "not-found");
+    assertThat(writes()).isEqualTo(before);
+
     // Limits, named.
     String huge = good.pem() + "x".repeat(CertificateChain.MAX_PEM_BYTES);
     var tooLarge =
