@@ -1,6 +1,7 @@
 package io.marchproxy.api.mappings;
 
 import io.marchproxy.api.auth.Actor;
+import io.marchproxy.api.desiredstate.ListCache;
 import io.marchproxy.api.desiredstate.SpecRow;
 import io.marchproxy.api.desiredstate.SpecStore;
 import io.marchproxy.api.paging.Page;
@@ -27,11 +28,13 @@ public class MappingService {
       new SpecStore.Kind("mappings", "mapping", List.of("protocol", "listen_port"));
 
   private final SpecStore store;
+  private final ListCache lists;
   private final ClusterConfigRenderer json;
   private final Db db;
 
-  MappingService(SpecStore store, ClusterConfigRenderer json, Db db) {
+  MappingService(ListCache lists, SpecStore store, ClusterConfigRenderer json, Db db) {
     this.store = store;
+    this.lists = lists;
     this.json = json;
     this.db = db;
   }
@@ -102,8 +105,15 @@ public class MappingService {
 
   @Transactional
   public Page<MappingView> list(Actor actor, UUID clusterId, PageRequest page) {
-    Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
-    return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+    actor.requireRead(clusterId);
+    return lists.page(
+        clusterId,
+        "mappings",
+        page,
+        () -> {
+          Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
+          return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+        });
   }
 
   private void checkReferences(UUID clusterId, MappingRequest req, UUID self) {

@@ -2,6 +2,7 @@ package io.marchproxy.api.revisions;
 
 import io.marchproxy.core.config.ClusterConfigRenderer;
 import io.marchproxy.core.db.Db;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
 import java.util.Optional;
@@ -17,10 +18,12 @@ public class RevisionWriter {
 
   private final Db db;
   private final ClusterConfigRenderer renderer;
+  private final RevisionWatch watch;
 
-  RevisionWriter(Db db, ClusterConfigRenderer renderer) {
+  RevisionWriter(Db db, ClusterConfigRenderer renderer, @Nullable RevisionWatch watch) {
     this.db = db;
     this.renderer = renderer;
+    this.watch = watch;
   }
 
   /** The new revision number, or empty when nothing changed. */
@@ -44,6 +47,9 @@ public class RevisionWriter {
       return Optional.empty();
     }
     long next = current + 1;
+    if (watch != null) {
+      watch.writing(clusterId);
+    }
     db.update(
         "insert into config_revisions (cluster_id, revision, document, content_hash, created_by, reason)"
             + " values (?, ?, ?, ?, ?, ?)",

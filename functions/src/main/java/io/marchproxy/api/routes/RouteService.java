@@ -1,6 +1,7 @@
 package io.marchproxy.api.routes;
 
 import io.marchproxy.api.auth.Actor;
+import io.marchproxy.api.desiredstate.ListCache;
 import io.marchproxy.api.desiredstate.SpecRow;
 import io.marchproxy.api.desiredstate.SpecStore;
 import io.marchproxy.api.paging.Page;
@@ -24,10 +25,12 @@ public class RouteService {
   public static final SpecStore.Kind KIND = new SpecStore.Kind("routes", "route", List.of());
 
   private final SpecStore store;
+  private final ListCache lists;
   private final ClusterConfigRenderer json;
 
-  RouteService(SpecStore store, ClusterConfigRenderer json) {
+  RouteService(ListCache lists, SpecStore store, ClusterConfigRenderer json) {
     this.store = store;
+    this.lists = lists;
     this.json = json;
   }
 
@@ -89,8 +92,15 @@ public class RouteService {
 
   @Transactional
   public Page<RouteView> list(Actor actor, UUID clusterId, PageRequest page) {
-    Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
-    return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+    actor.requireRead(clusterId);
+    return lists.page(
+        clusterId,
+        "routes",
+        page,
+        () -> {
+          Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
+          return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+        });
   }
 
   /**

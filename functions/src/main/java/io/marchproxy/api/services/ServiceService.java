@@ -1,6 +1,7 @@
 package io.marchproxy.api.services;
 
 import io.marchproxy.api.auth.Actor;
+import io.marchproxy.api.desiredstate.ListCache;
 import io.marchproxy.api.desiredstate.SpecRow;
 import io.marchproxy.api.desiredstate.SpecStore;
 import io.marchproxy.api.paging.Page;
@@ -30,13 +31,19 @@ public class ServiceService {
       ServiceView service, @Nullable ServiceCredentials.CreatedCredential credential) {}
 
   private final SpecStore store;
+  private final ListCache lists;
   private final ServiceCredentials credentials;
   private final ClusterConfigRenderer json;
   private final Db db;
 
   ServiceService(
-      SpecStore store, ServiceCredentials credentials, ClusterConfigRenderer json, Db db) {
+      ListCache lists,
+      SpecStore store,
+      ServiceCredentials credentials,
+      ClusterConfigRenderer json,
+      Db db) {
     this.store = store;
+    this.lists = lists;
     this.credentials = credentials;
     this.json = json;
     this.db = db;
@@ -116,8 +123,15 @@ public class ServiceService {
 
   @Transactional
   public Page<ServiceView> list(Actor actor, UUID clusterId, PageRequest page) {
-    Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
-    return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+    actor.requireRead(clusterId);
+    return lists.page(
+        clusterId,
+        "services",
+        page,
+        () -> {
+          Page<SpecRow> rows = store.list(actor, KIND, clusterId, page);
+          return new Page<>(rows.items().stream().map(this::view).toList(), rows.nextCursor());
+        });
   }
 
   @Transactional
