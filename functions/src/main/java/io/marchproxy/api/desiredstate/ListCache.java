@@ -6,8 +6,9 @@ import io.marchproxy.api.problem.ApiException;
 import io.marchproxy.api.revisions.RevisionWatch;
 import io.marchproxy.core.db.Db;
 import io.micronaut.core.annotation.Nullable;
-import io.micronaut.transaction.annotation.Transactional;
+import io.micronaut.transaction.TransactionOperations;
 import jakarta.inject.Singleton;
+import java.sql.Connection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -29,14 +30,16 @@ public class ListCache {
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final RevisionWatch watch;
   private final Db db;
+  private final TransactionOperations<Connection> tx;
 
-  ListCache(@Nullable RevisionWatch watch, Db db) {
+  ListCache(@Nullable RevisionWatch watch, Db db, TransactionOperations<Connection> tx) {
     this.watch = watch;
     this.db = db;
+    this.tx = tx;
   }
 
+  /** No transaction on a hit: a hit costs a map lookup. */
   @SuppressWarnings("unchecked")
-  @Transactional
   public <V> Page<V> page(
       UUID clusterId, String kind, PageRequest request, Supplier<Page<V>> load) {
     String key = clusterId + "|" + kind + "|" + request.limit() + "|" + request.after();
@@ -49,10 +52,19 @@ public class ListCache {
     }
     // The revision is read before the rows: if a write lands in between, the entry is tagged
     // older than its content and the write's notification drops it.
-    long revision =
-        db.one("select current_revision from clusters where id = ?", rs -> rs.getLong(1), clusterId)
-            .orElseThrow(() -> ApiException.notFound("cluster", clusterId));
-    Page<V> page = load.get();
+    record Read<V>(long revision, Page<V> page) {}
+    Read<V> read =
+        tx.executeRead(
+            status ->
+                new Read<>(
+                    db.one(
+                            "select current_revision from clusters where id = ?",
+                            rs -> rs.getLong(1),
+                            clusterId)
+                        .orElseThrow(() -> ApiException.notFound("cluster", clusterId)),
+                    load.get()));
+    long revision = read.revision();
+    Page<V> page = read.page();
     if (watch != null) {
       if (entries.size() >= MAX_ENTRIES) {
         entries.clear();

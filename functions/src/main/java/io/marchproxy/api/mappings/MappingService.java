@@ -103,7 +103,6 @@ public class MappingService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  @Transactional
   public Page<MappingView> list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
     return lists.page(

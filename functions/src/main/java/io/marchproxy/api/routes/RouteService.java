@@ -90,7 +90,6 @@ public class RouteService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  @Transactional
   public Page<RouteView> list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
     return lists.page(

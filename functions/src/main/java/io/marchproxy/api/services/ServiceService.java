@@ -121,7 +121,6 @@ public class ServiceService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  @Transactional
   public Page<ServiceView> list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
     return lists.page(
