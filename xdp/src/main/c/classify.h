@@ -50,54 +50,30 @@ static __always_inline __u32 http_method_counter(__u32 word) {
 	}
 }
 
-/* Longest L2 + L3 + L4 header stack the parsers accept; bounds the payload offset. */
-#define MP_MAX_PAYLOAD_OFFSET 4096
-
 /*
- * The payload's protocol counter, or MP_COUNTER_COUNT when there is no payload. `offset` and
- * `len` locate the payload in the frame (len from the IP header: Ethernet padding is not payload).
- *
- * A global function: the verifier checks it once, on its own, instead of once for every header
- * layout the parsers can produce (VLAN tags, IPv4 options, IPv6 extension headers), which keeps
- * the whole program far below the verifier's instruction budget.
+ * `c` points at the L4 payload and `len` is its length by the IP header; the frame may be longer
+ * (Ethernet padding). Packets without payload (SYN, bare ACK) are not counted.
  */
-__attribute__((noinline)) int classify_payload(struct xdp_md *ctx, __u32 offset, __s32 len) {
-	struct hdr_cursor c = {.pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end};
+static __always_inline void classify_payload(struct hdr_cursor *c, long len, __u64 bytes) {
 	__u8 *p;
-	__u32 counter;
-
-	if (len <= 0 || offset >= MP_MAX_PAYLOAD_OFFSET)
-		return MP_COUNTER_COUNT;
-	/*
-	 * Same bound, as a mask the verifier sees on the register that is added to the packet
-	 * pointer; the empty asm keeps clang from dropping the mask as redundant.
-	 */
-	asm volatile("" : "+r"(offset));
-	offset &= MP_MAX_PAYLOAD_OFFSET - 1;
-	if (!cursor_take(&c, offset))
-		return MP_COUNTER_COUNT;
-	p = len >= 16 ? cursor_peek(&c, 16) : NULL;
-	if (p && is_http2_preface((const __u32 *)p))
-		return MP_C_CLASS_HTTP2_PREFACE;
-	/* A TLS record header (5 bytes) then the handshake type. */
-	p = len >= 6 ? cursor_peek(&c, 6) : NULL;
-	if (p && p[0] == MP_TLS_HANDSHAKE && p[1] == 0x03 && p[5] == MP_TLS_CLIENT_HELLO)
-		return MP_C_CLASS_TLS_CLIENT_HELLO;
-	p = len >= 4 ? cursor_peek(&c, 4) : NULL;
-	counter = p ? http_method_counter(*(const __u32 *)p) : MP_COUNTER_COUNT;
-	return counter < MP_COUNTER_COUNT ? counter : MP_C_CLASS_OTHER;
-}
-
-/* Counts the payload's protocol for a passed packet; `c` points at the payload. */
-static __always_inline void count_payload_class(struct xdp_md *ctx, struct hdr_cursor *c, long len,
-						__u64 bytes) {
 	__u32 counter;
 
 	if (len <= 0)
 		return;
-	counter = classify_payload(ctx, c->pos - (void *)(long)ctx->data, len);
-	if (counter < MP_COUNTER_COUNT)
-		count(counter, bytes);
+	p = len >= 16 ? cursor_peek(c, 16) : NULL;
+	if (p && is_http2_preface((const __u32 *)p)) {
+		count(MP_C_CLASS_HTTP2_PREFACE, bytes);
+		return;
+	}
+	/* A TLS record header (5 bytes) then the handshake type. */
+	p = len >= 6 ? cursor_peek(c, 6) : NULL;
+	if (p && p[0] == MP_TLS_HANDSHAKE && p[1] == 0x03 && p[5] == MP_TLS_CLIENT_HELLO) {
+		count(MP_C_CLASS_TLS_CLIENT_HELLO, bytes);
+		return;
+	}
+	p = len >= 4 ? cursor_peek(c, 4) : NULL;
+	counter = p ? http_method_counter(*(const __u32 *)p) : MP_COUNTER_COUNT;
+	count(counter < MP_COUNTER_COUNT ? counter : MP_C_CLASS_OTHER, bytes);
 }
 
 #endif

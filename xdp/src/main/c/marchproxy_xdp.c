@@ -74,62 +74,73 @@ static __always_inline void bench_rotate_source(struct iphdr *ip) {
 }
 #endif
 
-/* Offsets stage 1 hands to stage 2; bounded so pointer arithmetic stays provable. */
-#define MP_MAX_HEADER_OFFSET 4096
-
-/* Stage-2 flags: the family and whether the packet is a TCP SYN. */
-#define MP_META_IPV6 (1U << 0)
-#define MP_META_SYN  (1U << 1)
-
-/* Bounds a stage-2 offset argument in a form the verifier keeps (see classify_payload). */
-static __always_inline __u32 bounded_offset(__u32 off) {
-	asm volatile("" : "+r"(off));
-	return off & (MP_MAX_HEADER_OFFSET - 1);
-}
-
-/*
- * Stage 2: lists, budgets, classification and the verdict for a packet to a protected port.
- * A global function, so the verifier checks it once with unknown offsets instead of once per
- * header layout stage 1 can produce (VLAN tags x IPv4 options x IPv6 extension header chains x
- * TCP options), which would otherwise multiply. Traffic that is not covered never gets here.
- */
-__attribute__((noinline)) int enforce(struct xdp_md *ctx, __u32 l3_off, __u32 payload_off,
-				      __u32 ip_end_off, __u32 meta) {
+static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct hdr_cursor payload = {.pos = data, .end = data_end};
-	struct hdr_cursor l3 = {.pos = data, .end = data_end};
+	struct hdr_cursor c = {.pos = data, .end = data_end};
+	struct ethhdr *eth;
+	struct iphdr *ip4 = NULL;
+	struct ipv6hdr *ip6 = NULL;
+	struct tcphdr *tcp = NULL;
+	struct udphdr *udp;
 	enum mp_budget_verdict budget = MP_BUDGET_PASS;
 	enum mp_policy policy;
 	const struct mp_config *cfg;
-	__u32 zero = 0;
-	int is_syn = !!(meta & MP_META_SYN);
-	long payload_len = (long)bounded_offset(ip_end_off) - (long)bounded_offset(payload_off);
+	__u32 zero = 0, port, *port_flags;
+	int ethertype, l4, is_syn = 0;
+	void *ip_end; /* where the IP datagram ends by its length field; padding may follow */
+	long payload_len;
+
+	/* Not IP, a third VLAN tag, or cut short inside the VLAN tags: nothing we could cover. */
+	ethertype = parse_ethhdr(&c, &eth);
+	if (ethertype == ETH_P_IP)
+		l4 = parse_iphdr(&c, &ip4);
+	else if (ethertype == ETH_P_IPV6)
+		l4 = parse_ip6hdr(&c, &ip6);
+	else
+		return pass(MP_C_PASS_NOT_IP, bytes);
+	*ip4_out = ip4;
+	if (l4 < 0)
+		return pass(MP_C_PASS_MALFORMED, bytes);
+	if (ip4)
+		ip_end = (void *)ip4 + bpf_ntohs(ip4->tot_len);
+	else if (ip6)
+		ip_end = (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
+	else
+		return pass(MP_C_PASS_MALFORMED, bytes);
 
 	cfg = bpf_map_lookup_elem(&mp_config, &zero);
-	if (!cfg)
+	if (!cfg || !(cfg->flags & MP_CFG_ENABLED))
 		return pass(MP_C_PASS_DISABLED, bytes);
-	if (!cursor_take(&l3, bounded_offset(l3_off)))
-		return pass(MP_C_PASS_MALFORMED, bytes);
-	if (meta & MP_META_IPV6) {
-		struct ipv6hdr *ip6 = cursor_peek(&l3, sizeof(*ip6));
 
-		if (!ip6)
+	if (l4 == IPPROTO_TCP) {
+		if (parse_tcphdr(&c, &tcp) < 0)
 			return pass(MP_C_PASS_MALFORMED, bytes);
-		policy = policy_v6(cfg, &ip6->saddr, is_syn, &budget);
+		port = bpf_ntohs(tcp->dest);
+		is_syn = tcp->syn && !tcp->ack;
+	} else if (l4 == IPPROTO_UDP) {
+		if (parse_udphdr(&c, &udp) < 0)
+			return pass(MP_C_PASS_MALFORMED, bytes);
+		port = bpf_ntohs(udp->dest);
 	} else {
-		struct iphdr *ip4 = cursor_peek(&l3, sizeof(*ip4));
-
-		if (!ip4)
-			return pass(MP_C_PASS_MALFORMED, bytes);
-		policy = policy_v4(cfg, ip4->saddr, is_syn, &budget);
+		return pass(MP_C_PASS_NOT_COVERED, bytes);
 	}
-	if (!cursor_take(&payload, bounded_offset(payload_off)))
-		payload_len = 0;
+	port_flags = bpf_map_lookup_elem(&mp_ports, &port);
+	if (!port_flags || !(*port_flags & (tcp ? MP_PORT_TCP : MP_PORT_UDP)))
+		return pass(MP_C_PASS_NOT_COVERED, bytes);
+
+	payload_len = ip_end - c.pos;
+
+	if (ip4)
+		policy = policy_v4(cfg, ip4->saddr, is_syn, &budget);
+	else if (ip6)
+		policy = policy_v6(cfg, &ip6->saddr, is_syn, &budget);
+	else
+		return pass(MP_C_PASS_MALFORMED, bytes);
 	if (policy == MP_POLICY_ALLOWLIST) {
 		if (cfg->flags & MP_CFG_CLASSIFY)
-			count_payload_class(ctx, &payload, payload_len, bytes);
+			classify_payload(&c, payload_len, bytes);
 		return pass(MP_C_PASS_ALLOWLIST, bytes);
 	}
 	if (policy == MP_POLICY_DENYLIST)
@@ -149,73 +160,8 @@ __attribute__((noinline)) int enforce(struct xdp_md *ctx, __u32 l3_off, __u32 pa
 		break;
 	}
 	if (cfg->flags & MP_CFG_CLASSIFY)
-		count_payload_class(ctx, &payload, payload_len, bytes);
+		classify_payload(&c, payload_len, bytes);
 	return pass(MP_C_PASS, bytes);
-}
-
-/* Stage 1: parse up to the L4 header and pass everything the config does not cover. */
-static __always_inline int decide(struct xdp_md *ctx, struct iphdr **ip4_out) {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 bytes = data_end - data;
-	struct hdr_cursor c = {.pos = data, .end = data_end};
-	struct ethhdr *eth;
-	struct iphdr *ip4 = NULL;
-	struct ipv6hdr *ip6 = NULL;
-	struct tcphdr *tcp = NULL;
-	struct udphdr *udp;
-	const struct mp_config *cfg;
-	void *l3,
-	    *ip_end; /* ip_end: where the datagram ends by its length field; padding follows */
-	__u32 zero = 0, port, *port_flags, meta = 0;
-	int ethertype, l4;
-
-	/* Not IP, a third VLAN tag, or cut short inside the VLAN tags: nothing we could cover. */
-	ethertype = parse_ethhdr(&c, &eth);
-	l3 = c.pos;
-	if (ethertype == ETH_P_IP) {
-		l4 = parse_iphdr(&c, &ip4);
-		if (l4 < 0)
-			return pass(MP_C_PASS_MALFORMED, bytes);
-		*ip4_out = ip4;
-		ip_end = l3 + bpf_ntohs(ip4->tot_len);
-	} else if (ethertype == ETH_P_IPV6) {
-		l4 = parse_ip6hdr(&c, &ip6);
-		if (l4 < 0)
-			return pass(MP_C_PASS_MALFORMED, bytes);
-		ip_end = l3 + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		meta |= MP_META_IPV6;
-	} else {
-		return pass(MP_C_PASS_NOT_IP, bytes);
-	}
-
-	cfg = bpf_map_lookup_elem(&mp_config, &zero);
-	if (!cfg || !(cfg->flags & MP_CFG_ENABLED))
-		return pass(MP_C_PASS_DISABLED, bytes);
-
-	if (l4 == IPPROTO_TCP) {
-		if (parse_tcphdr(&c, &tcp) < 0)
-			return pass(MP_C_PASS_MALFORMED, bytes);
-		port = bpf_ntohs(tcp->dest);
-		if (tcp->syn && !tcp->ack)
-			meta |= MP_META_SYN;
-	} else if (l4 == IPPROTO_UDP) {
-		if (parse_udphdr(&c, &udp) < 0)
-			return pass(MP_C_PASS_MALFORMED, bytes);
-		port = bpf_ntohs(udp->dest);
-	} else {
-		return pass(MP_C_PASS_NOT_COVERED, bytes);
-	}
-	port_flags = bpf_map_lookup_elem(&mp_ports, &port);
-	if (!port_flags || !(*port_flags & (tcp ? MP_PORT_TCP : MP_PORT_UDP)))
-		return pass(MP_C_PASS_NOT_COVERED, bytes);
-
-	if (c.pos - data >= MP_MAX_HEADER_OFFSET)
-		return pass(MP_C_PASS_MALFORMED, bytes);
-	/* Classification needs only the first bytes, so a longer datagram is cut to the bound. */
-	if (ip_end - data > MP_MAX_HEADER_OFFSET - 1)
-		ip_end = data + MP_MAX_HEADER_OFFSET - 1;
-	return enforce(ctx, l3 - data, c.pos - data, ip_end - data, meta);
 }
 
 SEC("xdp")
