@@ -44,12 +44,23 @@ class XdsServiceOpsTest implements TestPropertyProvider {
   }
 
   @Test
-  void readyOnceDatabaseAndGrpcAreUp() {
-    HttpResponse<String> r = http.toBlocking().exchange("/readyz", String.class);
+  void readyOnceDatabaseAndGrpcAreUp() throws InterruptedException {
+    // Ready only once the first load from Postgres is done; that takes a moment after start.
+    HttpResponse<String> r = null;
+    for (int i = 0; i < 100 && r == null; i++) {
+      try {
+        r = http.toBlocking().exchange("/readyz", String.class);
+      } catch (io.micronaut.http.client.exceptions.HttpClientResponseException e) {
+        assertThat(e.getStatus().getCode()).isEqualTo(503);
+        Thread.sleep(100);
+      }
+    }
+    assertThat(r).as("ready within 10 s").isNotNull();
     assertThat(r.code()).isEqualTo(200);
     assertThat(r.body())
         .contains("\"database\":\"ok: schema version ")
-        .contains("\"grpc\":\"ok: listening on " + grpcPort + "\"");
+        .contains("\"grpc\":\"ok: listening on " + grpcPort + "\"")
+        .contains("\"revisions\":\"ok: 0 cluster(s) loaded\"");
   }
 
   @Test
