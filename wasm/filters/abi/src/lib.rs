@@ -1,14 +1,19 @@
 //! The proxy-wasm ABI v0.2.1, as much of it as MarchProxy's HTTP filters use: the exports the
 //! host (Envoy, or the JVM host in the tests) calls, the host calls a filter makes, and the
 //! context bookkeeping between them. The `proxy-wasm` crate is not packaged by Debian, so this
-//! small file stands in for it.
+//! small file stands in for it (with the heap every filter allocates from, in `heap.rs`).
 //!
 //! A filter crate implements [`RootContext`] and [`HttpContext`] and names its root constructor
 //! with [`filter_entry!`]. Nothing here panics on host input: a panic would trap the VM and take
 //! every stream on the worker down with it.
 
+mod heap;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+#[global_allocator]
+static HEAP: heap::FilterHeap = heap::FilterHeap::new();
 
 /// What the host should do with the stream after a callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
