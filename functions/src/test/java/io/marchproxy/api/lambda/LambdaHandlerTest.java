@@ -78,6 +78,9 @@ class LambdaHandlerTest {
     props.put("marchproxy.admin.password", ADMIN_PASSWORD);
     props.put("marchproxy.master-key", Base64.getEncoder().encodeToString(new byte[32]));
     props.put("marchproxy.license.public-key", resource("/license/test-public-key.b64"));
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME in every function; beans that must stay off on Lambda
+    // key on it.
+    props.put("aws.lambda.function.name", "marchproxy-api");
     return props;
   }
 
