@@ -31,7 +31,12 @@ unsafe impl Sync for FilterHeap {}
 
 impl FilterHeap {
     pub const fn new() -> FilterHeap {
-        FilterHeap(UnsafeCell::new(Heap { free: [0; CLASSES], bump: 0, end: 0, free_pages: 0 }))
+        FilterHeap(UnsafeCell::new(Heap {
+            free: [0; CLASSES],
+            bump: 0,
+            end: 0,
+            free_pages: 0,
+        }))
     }
 }
 
@@ -151,7 +156,11 @@ unsafe impl GlobalAlloc for FilterHeap {
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
         let moved = self.alloc(new_layout);
         if !moved.is_null() {
-            let keep = if layout.size() < new_size { layout.size() } else { new_size };
+            let keep = if layout.size() < new_size {
+                layout.size()
+            } else {
+                new_size
+            };
             core::ptr::copy_nonoverlapping(block, moved, keep);
             self.dealloc(block, layout);
         }

@@ -170,7 +170,9 @@ pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, end
 
 #[no_mangle]
 pub extern "C" fn proxy_on_request_body(context_id: u32, body_size: usize, end: u32) -> u32 {
-    with_stream(context_id, Action::Continue, |s| s.on_request_body(body_size, end != 0)) as u32
+    with_stream(context_id, Action::Continue, |s| {
+        s.on_request_body(body_size, end != 0)
+    }) as u32
 }
 
 #[no_mangle]
@@ -180,7 +182,9 @@ pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, en
 
 #[no_mangle]
 pub extern "C" fn proxy_on_response_body(context_id: u32, body_size: usize, end: u32) -> u32 {
-    with_stream(context_id, Action::Continue, |s| s.on_response_body(body_size, end != 0)) as u32
+    with_stream(context_id, Action::Continue, |s| {
+        s.on_response_body(body_size, end != 0)
+    }) as u32
 }
 
 #[no_mangle]
@@ -230,8 +234,7 @@ mod host {
             value: *const u8,
             value_size: usize,
         ) -> u32;
-        pub fn proxy_remove_header_map_value(map_type: u32, key: *const u8, key_size: usize)
-            -> u32;
+        pub fn proxy_remove_header_map_value(map_type: u32, key: *const u8, key_size: usize) -> u32;
         pub fn proxy_send_local_response(
             status_code: u32,
             details: *const u8,
@@ -273,9 +276,8 @@ fn plugin_configuration(size: usize) -> Vec<u8> {
     }
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut length: usize = 0;
-    let status = unsafe {
-        host::proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, 0, size, &mut data, &mut length)
-    };
+    let status =
+        unsafe { host::proxy_get_buffer_bytes(BUFFER_PLUGIN_CONFIGURATION, 0, size, &mut data, &mut length) };
     if status == STATUS_OK {
         owned_bytes(data, length)
     } else {
@@ -380,9 +382,7 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     let encoded = path.join("\0");
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut length: usize = 0;
-    let status = unsafe {
-        host::proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut length)
-    };
+    let status = unsafe { host::proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut length) };
     if status == STATUS_OK {
         Some(owned_bytes(data, length))
     } else {

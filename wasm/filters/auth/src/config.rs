@@ -119,7 +119,9 @@ fn parse_jwt(value: &Value) -> Result<JwtRules, String> {
     }
     let mut parsed = Vec::with_capacity(keys.len());
     for (index, key) in keys.iter().enumerate() {
-        let key = key.as_object().ok_or_else(|| format!("jwt.keys[{index}] must be an object"))?;
+        let key = key
+            .as_object()
+            .ok_or_else(|| format!("jwt.keys[{index}] must be an object"))?;
         let algorithm = key
             .get("algorithm")
             .and_then(Value::as_str)
@@ -137,7 +139,8 @@ fn parse_jwt(value: &Value) -> Result<JwtRules, String> {
             ));
         }
         let id = optional_string(key.get("id"), "jwt.keys[].id")?;
-        let mac = PreparedKey::new(algorithm, &secret).ok_or_else(|| format!("jwt.keys[{index}] is not a usable key"))?;
+        let mac = PreparedKey::new(algorithm, &secret)
+            .ok_or_else(|| format!("jwt.keys[{index}] is not a usable key"))?;
         parsed.push(SigningKey { id, algorithm, mac });
     }
     let leeway_seconds = match jwt.get("leeway_seconds") {
@@ -176,7 +179,10 @@ fn parse_static_tokens(value: &Value) -> Result<Vec<StaticToken>, String> {
             .and_then(Value::as_str)
             .and_then(hex32)
             .ok_or_else(|| format!("static_tokens[{index}].sha256 must be 64 hex digits"))?;
-        tokens.push(StaticToken { name: name.to_string(), sha256 });
+        tokens.push(StaticToken {
+            name: name.to_string(),
+            sha256,
+        });
     }
     Ok(tokens)
 }
@@ -208,7 +214,11 @@ fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, String
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| item.as_str().map(str::to_string).ok_or_else(|| format!("{field} must list strings")))
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{field} must list strings"))
+            })
             .collect(),
         Some(_) => Err(format!("{field} must be a list of strings")),
     }

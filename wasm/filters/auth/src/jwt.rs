@@ -34,13 +34,17 @@ impl Refusal {
 /// Verifies `token` at `now` (seconds since the epoch); returns the subject claim ("" if none).
 pub fn verify(rules: &JwtRules, token: &[u8], now: f64) -> Result<String, Refusal> {
     let mut parts = token.split(|b| *b == b'.');
-    let (header_b64, payload_b64, signature_b64) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() && !s.is_empty() => (h, p, s),
-        _ => return Err(Refusal::Malformed),
-    };
+    let (header_b64, payload_b64, signature_b64) =
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() && !s.is_empty() => (h, p, s),
+            _ => return Err(Refusal::Malformed),
+        };
 
     let header = json_object(&decode_segment(header_b64)?)?;
-    let algorithm_name = header.get("alg").and_then(Value::as_str).ok_or(Refusal::Malformed)?;
+    let algorithm_name = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(Refusal::Malformed)?;
     // "none" and every asymmetric or unknown name fall out here: only configured HMACs pass.
     let algorithm = Algorithm::from_name(algorithm_name)
         .filter(|alg| rules.keys.iter().any(|k| k.algorithm == *alg))
@@ -124,7 +128,10 @@ fn audience_matches(allowed: &[String], claim: Option<&Value>) -> bool {
 
 /// base64url without padding, as RFC 7515 requires; anything else is malformed.
 fn decode_segment(segment: &[u8]) -> Result<Vec<u8>, Refusal> {
-    if segment.iter().any(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')) {
+    if segment
+        .iter()
+        .any(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+    {
         return Err(Refusal::Malformed);
     }
     base64::decode_config(segment, base64::URL_SAFE_NO_PAD).map_err(|_| Refusal::Malformed)

@@ -11,7 +11,7 @@ mod sha2_compact;
 mod static_tokens;
 
 use config::{AuthConfig, ExemptPath};
-use marchproxy_abi::{log, request_header, remove_request_header, set_request_header};
+use marchproxy_abi::{log, remove_request_header, request_header, set_request_header};
 use marchproxy_abi::{Action, HttpContext, LogLevel, RootContext};
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,14 +31,19 @@ impl RootContext for AuthRoot {
                 true
             }
             Err(problem) => {
-                log(LogLevel::Error, &format!("marchproxy auth: rejected configuration: {problem}"));
+                log(
+                    LogLevel::Error,
+                    &format!("marchproxy auth: rejected configuration: {problem}"),
+                );
                 false
             }
         }
     }
 
     fn new_http_context(&mut self) -> Box<dyn HttpContext> {
-        Box::new(AuthStream { config: self.config.clone() })
+        Box::new(AuthStream {
+            config: self.config.clone(),
+        })
     }
 }
 
@@ -79,7 +84,10 @@ impl HttpContext for AuthStream {
                 Action::Pause
             }
             Verdict::Refused(reason) => {
-                log(LogLevel::Debug, &format!("marchproxy auth: refused bearer token: {reason}"));
+                log(
+                    LogLevel::Debug,
+                    &format!("marchproxy auth: refused bearer token: {reason}"),
+                );
                 reply::forbidden(&config.realm, reason);
                 Action::Pause
             }
@@ -150,9 +158,16 @@ fn trim_spaces(bytes: &[u8]) -> &[u8] {
 
 /// Identity values go into a request header: keep them to visible ASCII and a sane length.
 fn printable(value: &str) -> String {
-    value.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(256).collect()
+    value
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(256)
+        .collect()
 }
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

@@ -2,8 +2,8 @@
 //! verifying in constant time.
 
 use crate::config::Algorithm;
-use hmac::{Hmac, Mac};
 use crate::sha2_compact::{Sha256, Sha384, Sha512};
+use hmac::{Hmac, Mac};
 
 /// A key with its HMAC inner and outer pads already hashed: done once per configuration, so a
 /// request pays only for its own bytes (two fewer block computations per token).

@@ -9,17 +9,26 @@ pub fn unauthorized(realm: &str) {
         401,
         "marchproxy_auth_missing_credentials",
         br#"{"status":401,"error":"unauthorized","reason":"missing_bearer_token"}"#,
-        &[("www-authenticate", &challenge), ("content-type", "application/json")],
+        &[
+            ("www-authenticate", &challenge),
+            ("content-type", "application/json"),
+        ],
     );
 }
 
 pub fn forbidden(realm: &str, reason: &str) {
     let challenge = format!("Bearer realm=\"{}\", error=\"invalid_token\"", realm);
-    let body = format!(r#"{{"status":403,"error":"invalid_token","reason":"{}"}}"#, reason);
+    let body = format!(
+        r#"{{"status":403,"error":"invalid_token","reason":"{}"}}"#,
+        reason
+    );
     send_local_response(
         403,
         "marchproxy_auth_invalid_token",
         body.as_bytes(),
-        &[("www-authenticate", &challenge), ("content-type", "application/json")],
+        &[
+            ("www-authenticate", &challenge),
+            ("content-type", "application/json"),
+        ],
     );
 }

@@ -23,7 +23,10 @@ pub extern "C" fn marchproxy_selftest_hmac(
         _ => return 0,
     };
     let (key, message) = unsafe {
-        (std::slice::from_raw_parts(key, key_len), std::slice::from_raw_parts(message, message_len))
+        (
+            std::slice::from_raw_parts(key, key_len),
+            std::slice::from_raw_parts(message, message_len),
+        )
     };
     let digest = mac::compute(algorithm, key, message);
     unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, digest.len()) };

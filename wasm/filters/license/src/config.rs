@@ -26,7 +26,12 @@ pub const DEFAULT_STRIPPED_HEADERS: [&str; 2] = ["x-marchproxy-license", "x-marc
 pub fn parse(bytes: &[u8]) -> Result<LicenseConfig, String> {
     let root: Value = serde_json::from_slice(bytes).map_err(|_| "configuration is not JSON".to_string())?;
     let root = root.as_object().ok_or("configuration must be a JSON object")?;
-    let edition = header_safe(root.get("edition").and_then(Value::as_str).ok_or("edition must be a string")?, "edition")?;
+    let edition = header_safe(
+        root.get("edition")
+            .and_then(Value::as_str)
+            .ok_or("edition must be a string")?,
+        "edition",
+    )?;
     let features = string_list(root.get("features"), "features")?;
     let mut rules = Vec::new();
     if let Some(list) = root.get("rules") {
@@ -34,10 +39,15 @@ pub fn parse(bytes: &[u8]) -> Result<LicenseConfig, String> {
             let path_prefix = rule.get("path_prefix").and_then(Value::as_str);
             let feature = rule.get("feature").and_then(Value::as_str);
             match (path_prefix, feature) {
-                (Some(p), Some(f)) if p.starts_with('/') && !f.is_empty() => {
-                    rules.push(FeatureRule { path_prefix: p.to_string(), feature: f.to_string() })
+                (Some(p), Some(f)) if p.starts_with('/') && !f.is_empty() => rules.push(FeatureRule {
+                    path_prefix: p.to_string(),
+                    feature: f.to_string(),
+                }),
+                _ => {
+                    return Err(format!(
+                        "rules[{index}] needs path_prefix (starting with /) and feature"
+                    ))
                 }
-                _ => return Err(format!("rules[{index}] needs path_prefix (starting with /) and feature")),
             }
         }
     }
@@ -50,18 +60,30 @@ pub fn parse(bytes: &[u8]) -> Result<LicenseConfig, String> {
         None => DEFAULT_EDITION_HEADER.to_string(),
         Some(v) => header_name(v.as_str().ok_or("edition_header must be a string")?)?,
     };
-    let mut strip_request_headers: Vec<String> = DEFAULT_STRIPPED_HEADERS.iter().map(|h| h.to_string()).collect();
+    let mut strip_request_headers: Vec<String> =
+        DEFAULT_STRIPPED_HEADERS.iter().map(|h| h.to_string()).collect();
     for name in string_list(root.get("strip_request_headers"), "strip_request_headers")? {
         let name = header_name(&name)?;
         if !strip_request_headers.contains(&name) {
             strip_request_headers.push(name);
         }
     }
-    Ok(LicenseConfig { edition, features, rules, expires_at, edition_header, strip_request_headers })
+    Ok(LicenseConfig {
+        edition,
+        features,
+        rules,
+        expires_at,
+        edition_header,
+        strip_request_headers,
+    })
 }
 
 fn header_name(name: &str) -> Result<String, String> {
-    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         Ok(name.to_ascii_lowercase())
     } else {
         Err(format!("{name:?} is not a valid header name"))
@@ -70,7 +92,12 @@ fn header_name(name: &str) -> Result<String, String> {
 
 /// The edition goes into a response header and a JSON body: keep it plain.
 fn header_safe(value: &str, field: &str) -> Result<String, String> {
-    if !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+    if !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
         Ok(value.to_string())
     } else {
         Err(format!("{field} must be 1-64 characters of [A-Za-z0-9._-]"))
@@ -82,7 +109,11 @@ fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, String
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| item.as_str().map(str::to_string).ok_or_else(|| format!("{field} must list strings")))
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{field} must list strings"))
+            })
             .collect(),
         Some(_) => Err(format!("{field} must be a list of strings")),
     }

@@ -12,17 +12,27 @@ pub fn decide<'a>(config: &'a LicenseConfig, path: &[u8], now: f64) -> Decision<
         Some(query) => &path[..query],
         None => path,
     };
-    let rule = match config.rules.iter().find(|r| path.starts_with(r.path_prefix.as_bytes())) {
+    let rule = match config
+        .rules
+        .iter()
+        .find(|r| path.starts_with(r.path_prefix.as_bytes()))
+    {
         Some(rule) => rule,
         None => return Decision::Allowed,
     };
     let feature = rule.feature.as_str();
     if matches!(config.expires_at, Some(expiry) if now > expiry) {
-        return Decision::NotLicensed { feature, reason: "license_expired" };
+        return Decision::NotLicensed {
+            feature,
+            reason: "license_expired",
+        };
     }
     if config.features.iter().any(|f| f == feature) {
         Decision::Allowed
     } else {
-        Decision::NotLicensed { feature, reason: "not_in_edition" }
+        Decision::NotLicensed {
+            feature,
+            reason: "not_in_edition",
+        }
     }
 }

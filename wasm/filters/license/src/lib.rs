@@ -7,7 +7,7 @@ mod gate;
 
 use config::LicenseConfig;
 use gate::Decision;
-use marchproxy_abi::{set_response_header, log, remove_request_header, request_header, send_local_response};
+use marchproxy_abi::{log, remove_request_header, request_header, send_local_response, set_response_header};
 use marchproxy_abi::{Action, HttpContext, LogLevel, RootContext};
 use serde_json::json;
 use std::rc::Rc;
@@ -28,14 +28,19 @@ impl RootContext for LicenseRoot {
                 true
             }
             Err(problem) => {
-                log(LogLevel::Error, &format!("marchproxy license: rejected configuration: {problem}"));
+                log(
+                    LogLevel::Error,
+                    &format!("marchproxy license: rejected configuration: {problem}"),
+                );
                 false
             }
         }
     }
 
     fn new_http_context(&mut self) -> Box<dyn HttpContext> {
-        Box::new(LicenseStream { config: self.config.clone() })
+        Box::new(LicenseStream {
+            config: self.config.clone(),
+        })
     }
 }
 
@@ -68,7 +73,10 @@ impl HttpContext for LicenseStream {
                     402,
                     "marchproxy_feature_not_licensed",
                     body.as_bytes(),
-                    &[(&config.edition_header, &config.edition), ("content-type", "application/json")],
+                    &[
+                        (&config.edition_header, &config.edition),
+                        ("content-type", "application/json"),
+                    ],
                 );
                 Action::Pause
             }
@@ -84,5 +92,8 @@ impl HttpContext for LicenseStream {
 }
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

@@ -28,7 +28,10 @@ impl RootContext for MetricsRoot {
                 true
             }
             Err(problem) => {
-                log(LogLevel::Error, &format!("marchproxy metrics: rejected configuration: {problem}"));
+                log(
+                    LogLevel::Error,
+                    &format!("marchproxy metrics: rejected configuration: {problem}"),
+                );
                 false
             }
         }
@@ -83,8 +86,12 @@ impl HttpContext for MetricsStream {
 
     fn on_response_headers(&mut self, _end_of_stream: bool) -> Action {
         if self.recorder.is_some() {
-            self.status_class = response_header(":status").as_deref().and_then(names::status_class);
-            self.response_declared = response_header("content-length").as_deref().and_then(parse_length);
+            self.status_class = response_header(":status")
+                .as_deref()
+                .and_then(names::status_class);
+            self.response_declared = response_header("content-length")
+                .as_deref()
+                .and_then(parse_length);
         }
         Action::Continue
     }
@@ -102,19 +109,27 @@ impl HttpContext for MetricsStream {
         };
         let mut recorder = recorder.borrow_mut();
         // Envoy knows the final code even when no response headers passed through this filter.
-        let class = self
-            .status_class
-            .or_else(|| property(&["response", "code"]).as_deref().and_then(status_code_property));
+        let class = self.status_class.or_else(|| {
+            property(&["response", "code"])
+                .as_deref()
+                .and_then(status_code_property)
+        });
         if let Some(class) = class {
             recorder.by_class[class].increment(1);
             recorder.route(&route).responses[class].increment(1);
         }
         if recorder.sampler.sample() {
             if let Some(started) = self.started {
-                recorder.request_duration.record(started.elapsed().as_millis() as u64);
+                recorder
+                    .request_duration
+                    .record(started.elapsed().as_millis() as u64);
             }
-            recorder.request_size.record(self.request_declared.unwrap_or(self.request_bytes));
-            recorder.response_size.record(self.response_declared.unwrap_or(self.response_bytes));
+            recorder
+                .request_size
+                .record(self.request_declared.unwrap_or(self.request_bytes));
+            recorder
+                .response_size
+                .record(self.response_declared.unwrap_or(self.response_bytes));
         }
     }
 }
@@ -128,7 +143,11 @@ fn route_name(recorder: &Recorder) -> String {
         }
     }
     let path = request_header(":path").unwrap_or_default();
-    match config.routes.iter().find(|r| path.starts_with(r.path_prefix.as_bytes())) {
+    match config
+        .routes
+        .iter()
+        .find(|r| path.starts_with(r.path_prefix.as_bytes()))
+    {
         Some(rule) => names::route_segment(rule.name.as_bytes()),
         None => names::UNMATCHED_ROUTE.to_string(),
     }

@@ -1,7 +1,9 @@
 //! Metric names. Envoy exports them as `wasmcustom.<name>`; the dotted segments are what its
 //! stats tag extraction (and the docs/wasm.md table) key on.
 
-pub const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+pub const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
 pub const OTHER_METHOD: &str = "OTHER";
 pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 pub const OTHER_ROUTE: &str = "_other";
@@ -37,7 +39,11 @@ pub fn response_size(prefix: &str) -> String {
 
 /// The method as counted: one of the standard methods, else OTHER (bounded cardinality).
 pub fn method(raw: &[u8]) -> &'static str {
-    METHODS.iter().find(|m| m.as_bytes() == raw).copied().unwrap_or(OTHER_METHOD)
+    METHODS
+        .iter()
+        .find(|m| m.as_bytes() == raw)
+        .copied()
+        .unwrap_or(OTHER_METHOD)
 }
 
 /// `2xx` for 200..=299 and so on; None for anything that is not a valid status.
@@ -56,7 +62,13 @@ pub fn route_segment(raw: &[u8]) -> String {
     let cleaned: String = raw
         .iter()
         .take(64)
-        .map(|b| if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' { *b as char } else { '_' })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' {
+                *b as char
+            } else {
+                '_'
+            }
+        })
         .collect();
     if cleaned.is_empty() {
         UNMATCHED_ROUTE.to_string()

@@ -30,7 +30,10 @@ impl Recorder {
         let counter = |name: String| Metric::define(MetricType::Counter, &name);
         let histogram = |name: String| Metric::define(MetricType::Histogram, &name);
         Recorder {
-            by_method: names::METHODS.iter().map(|m| counter(names::requests_by_method(&prefix, m))).collect(),
+            by_method: names::METHODS
+                .iter()
+                .map(|m| counter(names::requests_by_method(&prefix, m)))
+                .collect(),
             other_method: counter(names::requests_by_method(&prefix, names::OTHER_METHOD)),
             by_class: names::STATUS_CLASSES.map(|c| counter(names::responses_by_class(&prefix, c))),
             request_duration: histogram(names::request_duration(&prefix)),
@@ -60,8 +63,9 @@ impl Recorder {
         let prefix = &self.config.prefix;
         self.routes.entry(key).or_insert_with_key(|name| RouteMetrics {
             requests: Metric::define(MetricType::Counter, &names::route_requests(prefix, name)),
-            responses: names::STATUS_CLASSES
-                .map(|class| Metric::define(MetricType::Counter, &names::route_responses(prefix, name, class))),
+            responses: names::STATUS_CLASSES.map(|class| {
+                Metric::define(MetricType::Counter, &names::route_responses(prefix, name, class))
+            }),
         })
     }
 }
