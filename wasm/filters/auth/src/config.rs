@@ -96,8 +96,18 @@ pub fn parse(bytes: &[u8]) -> Result<AuthConfig, String> {
             .filter(|n| *n > 0 && *n <= 65536)
             .ok_or("max_token_bytes must be an integer in 1..65536")? as usize,
     };
+    // The realm is quoted inside WWW-Authenticate: no quotes, backslashes or control characters.
+    let realm = optional_string(root.get("realm"), "realm")?.unwrap_or_else(|| "marchproxy".into());
+    if realm.is_empty()
+        || realm.len() > 64
+        || !realm
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        return Err("realm must be 1-64 visible ASCII characters without quotes or backslashes".into());
+    }
     Ok(AuthConfig {
-        realm: optional_string(root.get("realm"), "realm")?.unwrap_or_else(|| "marchproxy".into()),
+        realm,
         jwt,
         static_tokens,
         exempt_paths,

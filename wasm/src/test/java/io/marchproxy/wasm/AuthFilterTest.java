@@ -403,6 +403,11 @@ class AuthFilterTest {
     String key = b64(NEW_KEY);
     return Stream.of(
         Arguments.of("not JSON", "{nope"),
+        Arguments.of(
+            "realm that would break out of WWW-Authenticate",
+            "{\"realm\": \"x\\\", evil=\\\"1\", \"static_tokens\": [{\"name\": \"ci\", \"sha256\": \""
+                + sha256Hex("t")
+                + "\"}]}"),
         Arguments.of("nothing that could authenticate", "{}"),
         Arguments.of(
             "alg none",
