@@ -1,0 +1,275 @@
+package io.marchproxy.xds.cache;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.controlplane.cache.WatchCancelledException;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Consumer;
+
+/**
+ * MarchProxy's cache behind java-control-plane's server (which only knows {@link ConfigWatcher}).
+ * Unlike the stock SimpleCache it: serves nothing to a group before its first snapshot; never
+ * answers a NACK by re-sending the rejected version; publishes without blocking the caller (each
+ * proxy's sends run in order on a shared pool); sends clusters and endpoints before the listeners
+ * and routes that use them; and computes delta responses from what a reconnecting client says it
+ * holds, removing what it should no longer have.
+ */
+public final class SnapshotCache implements ConfigWatcher {
+
+  private record OpenWatch(String nodeId, Watch watch) {}
+
+  private record OpenDeltaWatch(String nodeId, DeltaWatch watch) {}
+
+  private final NodeGroups groups;
+  private final ExecutorService pool;
+  private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
+  private final Map<String, Set<OpenWatch>> watches = new ConcurrentHashMap<>();
+  private final Map<String, Set<OpenDeltaWatch>> deltaWatches = new ConcurrentHashMap<>();
+
+  /** "nodeId|typeUrl" → the version that node rejected; not sent to it again. */
+  private final Map<String, String> rejected = new ConcurrentHashMap<>();
+
+  private final Map<String, SerialExecutor> senders = new ConcurrentHashMap<>();
+
+  public SnapshotCache(NodeGroups groups, ExecutorService pool) {
+    this.groups = groups;
+    this.pool = pool;
+  }
+
+  public Optional<Snapshot> snapshot(String group) {
+    return Optional.ofNullable(snapshots.get(group));
+  }
+
+  /** A proxy rejected {@code version} of a type: remember it so it is not sent again. */
+  public void rejected(String nodeId, String typeUrl, String version) {
+    rejected.put(nodeId + "|" + typeUrl, version);
+  }
+
+  public void forgetNode(String nodeId) {
+    rejected.keySet().removeIf(k -> k.startsWith(nodeId + "|"));
+    senders.remove(nodeId);
+  }
+
+  /** Publishes a group's new snapshot; returns at once, delivery runs on the pool. */
+  public void setSnapshot(String group, Snapshot next) {
+    Snapshot previous;
+    List<OpenWatch> due = new ArrayList<>();
+    List<OpenDeltaWatch> dueDelta = new ArrayList<>();
+    synchronized (lock(group)) {
+      previous = snapshots.put(group, next);
+      for (OpenWatch w : watches.getOrDefault(group, Set.of())) {
+        if (respondable(next, w.watch().request(), w.nodeId())) {
+          due.add(w);
+        }
+      }
+      due.forEach(w -> watches.get(group).remove(w));
+      Set<OpenDeltaWatch> open = deltaWatches.get(group);
+      if (open != null) {
+        dueDelta.addAll(open);
+        open.clear();
+      }
+    }
+    List<String> order = order(previous, next);
+    due.sort(
+        (a, b) ->
+            Integer.compare(
+                order.indexOf(a.watch().request().getTypeUrl()),
+                order.indexOf(b.watch().request().getTypeUrl())));
+    for (OpenWatch w : due) {
+      sender(w.nodeId()).execute(() -> respond(w.watch(), next));
+    }
+    for (OpenDeltaWatch w : dueDelta) {
+      sender(w.nodeId())
+          .execute(
+              () -> {
+                if (!respondDelta(w.watch(), next)) {
+                  registerDelta(group, w); // nothing changed for this client: keep waiting
+                }
+              });
+    }
+  }
+
+  public void clearSnapshot(String group) {
+    snapshots.remove(group);
+  }
+
+  /** Additions go clusters-first; when clusters disappear, listeners and routes go first. */
+  static List<String> order(Snapshot previous, Snapshot next) {
+    boolean clustersRemoved =
+        previous != null
+            && !next.get(TypeUrls.CLUSTER)
+                .byName()
+                .keySet()
+                .containsAll(previous.get(TypeUrls.CLUSTER).byName().keySet());
+    return clustersRemoved
+        ? List.of(
+            TypeUrls.LISTENER, TypeUrls.ROUTE, TypeUrls.SECRET, TypeUrls.CLUSTER, TypeUrls.ENDPOINT)
+        : Snapshot.ADD_ORDER;
+  }
+
+  @Override
+  public Watch createWatch(
+      boolean ads,
+      XdsRequest request,
+      Set<String> knownResourceNames,
+      Consumer<Response> consumer,
+      boolean hasClusterChanged,
+      boolean allowDefaultEmptyEdsUpdate) {
+    Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, consumer);
+    String nodeId = request.v3Request().getNode().getId();
+    String group = groups.groupOf(request.v3Request().getNode());
+    if (group == null) {
+      return watch; // unauthenticated node: never answered (the server refuses such streams first)
+    }
+    var open = new OpenWatch(nodeId, watch);
+    synchronized (lock(group)) {
+      Snapshot s = snapshots.get(group);
+      if (s != null && respondable(s, request, nodeId)) {
+        sender(nodeId).execute(() -> respond(watch, s));
+        return watch;
+      }
+      watches.computeIfAbsent(group, g -> ConcurrentHashMap.newKeySet()).add(open);
+    }
+    watch.setStop(() -> watches.getOrDefault(group, Set.of()).remove(open));
+    return watch;
+  }
+
+  /** Respond when the client's version differs from ours, unless ours is what it rejected. */
+  private boolean respondable(Snapshot s, XdsRequest request, String nodeId) {
+    ResourceSet set = s.get(request.getTypeUrl());
+    if (set.version().equals(request.getVersionInfo())) {
+      return false;
+    }
+    String refused = rejected.get(nodeId + "|" + request.getTypeUrl());
+    return refused == null || !refused.equals(set.version());
+  }
+
+  private void respond(Watch watch, Snapshot s) {
+    XdsRequest request = watch.request();
+    ResourceSet set = s.get(request.getTypeUrl());
+    Collection<Message> resources = selected(set, request.getResourceNamesList());
+    try {
+      watch.respond(Response.create(request, resources, set.version()));
+    } catch (WatchCancelledException e) {
+      // the stream is gone; nothing to do
+    }
+  }
+
+  /** Listeners and clusters are wildcard; routes, endpoints and secrets are asked for by name. */
+  private static Collection<Message> selected(ResourceSet set, List<String> names) {
+    boolean byName =
+        !names.isEmpty()
+            && !(set.typeUrl().equals(TypeUrls.LISTENER) || set.typeUrl().equals(TypeUrls.CLUSTER))
+            && !names.equals(List.of("*"));
+    if (!byName) {
+      return new ArrayList<>(set.byName().values());
+    }
+    List<Message> out = new ArrayList<>();
+    for (String n : new java.util.TreeSet<>(names)) {
+      Message m = set.byName().get(n);
+      if (m != null) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public DeltaWatch createDeltaWatch(
+      DeltaXdsRequest request,
+      String requesterVersion,
+      Map<String, String> resourceVersions,
+      Set<String> pendingResources,
+      boolean isWildcard,
+      Consumer<DeltaResponse> consumer,
+      boolean hasClusterChanged) {
+    // On a fresh stream the server tracks nothing yet; what the client says it holds counts.
+    Map<String, String> tracked = new HashMap<>(resourceVersions);
+    if (tracked.isEmpty()) {
+      tracked.putAll(request.getInitialResourceVersionsMap());
+    }
+    DeltaWatch watch =
+        new DeltaWatch(request, tracked, pendingResources, requesterVersion, isWildcard, consumer);
+    String nodeId = request.v3Request().getNode().getId();
+    String group = groups.groupOf(request.v3Request().getNode());
+    if (group == null) {
+      return watch;
+    }
+    Snapshot s = snapshots.get(group);
+    if (s != null && respondDelta(watch, s)) {
+      return watch;
+    }
+    registerDelta(group, new OpenDeltaWatch(nodeId, watch));
+    return watch;
+  }
+
+  private void registerDelta(String group, OpenDeltaWatch w) {
+    synchronized (lock(group)) {
+      deltaWatches.computeIfAbsent(group, g -> ConcurrentHashMap.newKeySet()).add(w);
+    }
+    w.watch().setStop(() -> deltaWatches.getOrDefault(group, Set.of()).remove(w));
+  }
+
+  /** Sends what changed for this client (and what it must remove); false when nothing did. */
+  private boolean respondDelta(DeltaWatch watch, Snapshot s) {
+    DeltaXdsRequest request = watch.request();
+    ResourceSet set = s.get(request.getTypeUrl());
+    boolean wildcard = watch.isWildcard();
+    Set<String> interested = new HashSet<>(watch.trackedResources().keySet());
+    interested.addAll(watch.pendingResources());
+    Map<String, VersionedResource<?>> changed = new LinkedHashMap<>();
+    set.byName()
+        .forEach(
+            (name, message) -> {
+              boolean wanted = wildcard || interested.contains(name);
+              String version = set.resourceVersions().get(name);
+              if (wanted
+                  && (!version.equals(watch.trackedResources().get(name))
+                      || watch.pendingResources().contains(name))) {
+                changed.put(name, VersionedResource.create(message, version));
+              }
+            });
+    List<String> removed = new ArrayList<>();
+    for (String held : watch.trackedResources().keySet()) {
+      if (!set.byName().containsKey(held)) {
+        removed.add(held);
+      }
+    }
+    if (changed.isEmpty() && removed.isEmpty()) {
+      return false;
+    }
+    try {
+      watch.respond(DeltaResponse.create(request, changed, removed, set.version()));
+    } catch (WatchCancelledException e) {
+      // stream gone
+    }
+    return true;
+  }
+
+  private SerialExecutor sender(String nodeId) {
+    return senders.computeIfAbsent(nodeId, n -> new SerialExecutor(pool));
+  }
+
+  private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+  private Object lock(String group) {
+    return locks.computeIfAbsent(group, g -> new Object());
+  }
+}

@@ -1,0 +1,59 @@
+package io.marchproxy.xds.serve;
+
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.BindableService;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.marchproxy.core.clusters.ClusterKeyVerifier;
+import io.marchproxy.core.db.Db;
+import io.marchproxy.core.license.LicenseVerifier;
+import io.marchproxy.xds.cache.SnapshotCache;
+import io.marchproxy.xds.report.ProxyReports;
+import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Factory;
+import io.micronaut.transaction.TransactionOperations;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.sql.Connection;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/** Stage 5, serve: ADS (state-of-the-world and delta) on the gRPC port, behind stream auth. */
+@Factory
+class AdsService {
+
+  private final ExecutorService delivery =
+      Executors.newFixedThreadPool(
+          Math.max(2, Runtime.getRuntime().availableProcessors()),
+          Thread.ofPlatform().daemon().name("xds-delivery-", 0).factory());
+
+  @Singleton
+  ProxyStreams proxyStreams(
+      Db db, TransactionOperations<Connection> tx, LicenseVerifier license, ProxyReports reports) {
+    return new ProxyStreams(db, tx, license, reports);
+  }
+
+  @Singleton
+  SnapshotCache snapshotCache(ProxyStreams streams, ProxyReports reports) {
+    SnapshotCache cache = new SnapshotCache(streams, delivery);
+    streams.attach(cache);
+    reports.snapshotsFrom(group -> cache.snapshot(group).orElse(null));
+    return cache;
+  }
+
+  @Bean
+  @Singleton
+  BindableService ads(SnapshotCache cache, ProxyStreams streams, ClusterKeyVerifier keys) {
+    V3DiscoveryServer server = new V3DiscoveryServer(List.of(streams), cache);
+    ServerServiceDefinition definition =
+        ServerInterceptors.intercept(
+            server.getAggregatedDiscoveryServiceImpl(), new StreamAuth(keys));
+    return () -> definition;
+  }
+
+  @PreDestroy
+  void stop() {
+    delivery.shutdownNow();
+  }
+}
