@@ -171,6 +171,14 @@ class LambdaHandlerTest {
   }
 
   @Test
+  void servesTheOpenApiDocument() {
+    Answer a = invoke(ApiGatewayEvents.request("GET", "/openapi.yml", Map.of(), null));
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.header("Content-Type")).startsWith("application/yaml");
+    assertThat(a.body()).startsWith("openapi: 3.").contains("/api/v1/auth/login:");
+  }
+
+  @Test
   void missingTokenIsA401Problem() {
     Answer a = invoke(ApiGatewayEvents.request("GET", "/api/v1/clusters", Map.of(), null));
     assertThat(a.status()).as(a.body()).isEqualTo(401);
