@@ -46,11 +46,18 @@ public class Authenticator {
         UUID.fromString(c.sub()), c.name(), Role.valueOf(c.role()), clusters, "password", source);
   }
 
-  /** The client address (API Gateway and the Netty server both report it as remote address). */
+  /**
+   * The client address: on Lambda the one API Gateway saw (requestContext.http.sourceIp, which the
+   * client cannot set), else the connection's remote address.
+   */
   public static String source(HttpRequest<?> request) {
-    var address = request.getRemoteAddress();
-    return address == null || address.getAddress() == null
-        ? "unknown"
-        : address.getAddress().getHostAddress();
+    return io.marchproxy.api.lambda.ApiGatewayRequests.sourceIp(request)
+        .orElseGet(
+            () -> {
+              var address = request.getRemoteAddress();
+              return address == null || address.getAddress() == null
+                  ? "unknown"
+                  : address.getAddress().getHostAddress();
+            });
   }
 }

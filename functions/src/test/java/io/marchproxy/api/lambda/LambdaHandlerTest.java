@@ -19,7 +19,6 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -135,9 +134,6 @@ class LambdaHandlerTest {
   }
 
   @Test
-  @Disabled(
-      "Authenticator.source() reads getRemoteAddress(), which is 127.0.0.1 on Lambda; enable once"
-          + " it asks ApiGatewayRequests.sourceIp() first (see docs/lambda.md)")
   void theClientAddressComesFromTheRequestContext() throws SQLException {
     login(ApiGatewayEvents.request("POST", "/api/v1/auth/login", jsonType(), body()));
     try (var c = TestPostgres.connect(jdbcUrl);
