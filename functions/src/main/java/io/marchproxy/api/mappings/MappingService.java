@@ -103,9 +103,10 @@ public class MappingService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  public Page<MappingView> list(Actor actor, UUID clusterId, PageRequest page) {
+  /** The page as JSON, served from memory while the cluster's revision stands. */
+  public byte[] list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
-    return lists.page(
+    return lists.json(
         clusterId,
         "mappings",
         page,

@@ -1,13 +1,13 @@
 package io.marchproxy.api.mappings;
 
 import io.marchproxy.api.auth.Authenticator;
-import io.marchproxy.api.paging.Page;
 import io.marchproxy.api.paging.PageRequest;
 import io.marchproxy.api.problem.ETags;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
@@ -41,12 +41,14 @@ class MappingsController {
   }
 
   @Get
-  Page<MappingView> list(
+  HttpResponse<byte[]> list(
       HttpRequest<?> request,
       @PathVariable UUID clusterId,
       @Nullable @QueryValue Integer limit,
       @Nullable @QueryValue String cursor) {
-    return mappings.list(authenticator.require(request), clusterId, PageRequest.of(limit, cursor));
+    return HttpResponse.ok(
+            mappings.list(authenticator.require(request), clusterId, PageRequest.of(limit, cursor)))
+        .contentType(MediaType.APPLICATION_JSON_TYPE);
   }
 
   @Get("/{id}")

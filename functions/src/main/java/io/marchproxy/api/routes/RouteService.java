@@ -90,9 +90,10 @@ public class RouteService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  public Page<RouteView> list(Actor actor, UUID clusterId, PageRequest page) {
+  /** The page as JSON, served from memory while the cluster's revision stands. */
+  public byte[] list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
-    return lists.page(
+    return lists.json(
         clusterId,
         "routes",
         page,

@@ -121,9 +121,10 @@ public class ServiceService {
     return view(store.get(actor, KIND, clusterId, id));
   }
 
-  public Page<ServiceView> list(Actor actor, UUID clusterId, PageRequest page) {
+  /** The page as JSON, served from memory while the cluster's revision stands. */
+  public byte[] list(Actor actor, UUID clusterId, PageRequest page) {
     actor.requireRead(clusterId);
-    return lists.page(
+    return lists.json(
         clusterId,
         "services",
         page,

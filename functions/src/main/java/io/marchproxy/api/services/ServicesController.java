@@ -2,7 +2,6 @@ package io.marchproxy.api.services;
 
 import io.marchproxy.api.auth.Authenticator;
 import io.marchproxy.api.clusters.ClusterService;
-import io.marchproxy.api.paging.Page;
 import io.marchproxy.api.paging.PageRequest;
 import io.marchproxy.api.problem.Checks;
 import io.marchproxy.api.problem.ETags;
@@ -10,6 +9,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
@@ -49,12 +49,14 @@ class ServicesController {
   }
 
   @Get
-  Page<ServiceView> list(
+  HttpResponse<byte[]> list(
       HttpRequest<?> request,
       @PathVariable UUID clusterId,
       @Nullable @QueryValue Integer limit,
       @Nullable @QueryValue String cursor) {
-    return services.list(authenticator.require(request), clusterId, PageRequest.of(limit, cursor));
+    return HttpResponse.ok(
+            services.list(authenticator.require(request), clusterId, PageRequest.of(limit, cursor)))
+        .contentType(MediaType.APPLICATION_JSON_TYPE);
   }
 
   @Get("/{id}")
