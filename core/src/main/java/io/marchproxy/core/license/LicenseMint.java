@@ -93,12 +93,6 @@ public final class LicenseMint {
   }
 
   private static String mint(Map<String, String> o) throws Exception {
-    PrivateKey key =
-        KeyFactory.getInstance("Ed25519")
-            .generatePrivate(
-                new PKCS8EncodedKeySpec(
-                    Base64.getDecoder()
-                        .decode(Files.readString(Path.of(o.get("private-key"))).trim())));
     int maxProxies = positive(o.get("max-proxies"), "max-proxies");
     int maxClusters = positive(o.get("max-clusters"), "max-clusters");
     long exp;
@@ -113,6 +107,12 @@ public final class LicenseMint {
         features.add(f.trim());
       }
     }
+    PrivateKey key =
+        KeyFactory.getInstance("Ed25519")
+            .generatePrivate(
+                new PKCS8EncodedKeySpec(
+                    Base64.getDecoder()
+                        .decode(Files.readString(Path.of(o.get("private-key"))).trim())));
     return sign(
         key,
         new LicenseClaims(
