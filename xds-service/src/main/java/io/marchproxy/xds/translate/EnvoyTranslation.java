@@ -35,7 +35,8 @@ final class EnvoyTranslation {
   private EnvoyTranslation() {}
 
   static EnvoyResources translate(Document doc, DataPlane.Envoy plane) {
-    List<HttpFilter> l7 = List.copyOf(plane.l7Filters().beforeRouter(doc.source()));
+    L7Filters.Chain chain = plane.l7Filters().chain(doc.source());
+    List<HttpFilter> l7 = chain.beforeRouter();
     List<Listener> listeners = new ArrayList<>();
     listeners.add(
         Listener.newBuilder()
@@ -49,7 +50,7 @@ final class EnvoyTranslation {
     RouteConfiguration routes =
         RouteConfiguration.newBuilder()
             .setName(ResourceNames.HTTP_ROUTES)
-            .addAllVirtualHosts(HttpRoutes.virtualHosts(doc, plane))
+            .addAllVirtualHosts(HttpRoutes.virtualHosts(doc, plane, chain))
             .build();
     var clusters = new ArrayList<io.envoyproxy.envoy.config.cluster.v3.Cluster>();
     var endpoints = new ArrayList<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment>();

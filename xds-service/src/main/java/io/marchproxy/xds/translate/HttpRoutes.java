@@ -1,11 +1,13 @@
 package io.marchproxy.xds.translate;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.config.route.v3.FilterConfig;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -71,7 +73,7 @@ final class HttpRoutes {
    * two virtual hosts of one route configuration, so overlapping host lists are split by host first
    * and grouped again; the virtual host is named after its first domain.
    */
-  static List<VirtualHost> virtualHosts(Document doc, DataPlane plane) {
+  static List<VirtualHost> virtualHosts(Document doc, DataPlane plane, L7Filters.Chain chain) {
     Map<String, List<ClusterConfig.Route>> byHost = new TreeMap<>();
     for (ClusterConfig.Route route : doc.routes().stream().sorted(ORDER).toList()) {
       for (String host : hosts(route)) {
@@ -90,7 +92,8 @@ final class HttpRoutes {
     hostsByRoutes.forEach(
         (key, hosts) ->
             out.add(
-                virtualHost(hosts.first(), List.copyOf(hosts), routesByKey.get(key), doc, plane)));
+                virtualHost(
+                    hosts.first(), List.copyOf(hosts), routesByKey.get(key), doc, plane, chain)));
     out.sort(Comparator.comparing(VirtualHost::getName));
     return out;
   }
@@ -101,12 +104,32 @@ final class HttpRoutes {
       List<ClusterConfig.Route> routes,
       Document doc,
       DataPlane plane) {
+    return virtualHost(name, domains, routes, doc, plane, NO_FILTERS);
+  }
+
+  static VirtualHost virtualHost(
+      String name,
+      List<String> domains,
+      List<ClusterConfig.Route> routes,
+      Document doc,
+      DataPlane plane,
+      L7Filters.Chain chain) {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(name).addAllDomains(domains);
-    routes.forEach(r -> vh.addRoutes(route(r, doc, plane)));
+    routes.forEach(r -> vh.addRoutes(route(r, doc, plane, chain)));
     return vh.build();
   }
 
-  static Route route(ClusterConfig.Route route, Document doc, DataPlane plane) {
+  private static final L7Filters.Chain NO_FILTERS = new L7Filters.Chain(List.of(), Map.of());
+
+  /**
+   * Turns on a filter that the connection manager marks {@code disabled}: a FilterConfig whose
+   * {@code config} is set but empty means "enabled" to Envoy (route-based filter chain).
+   */
+  static final Any ENABLE_FILTER =
+      Any.pack(FilterConfig.newBuilder().setConfig(Any.getDefaultInstance()).build());
+
+  static Route route(
+      ClusterConfig.Route route, Document doc, DataPlane plane, L7Filters.Chain chain) {
     RouteSpec spec = Document.spec(route);
     Route.Builder r =
         Route.newBuilder()
@@ -115,6 +138,9 @@ final class HttpRoutes {
             .setRoute(action(spec, doc, plane));
     if (!(plane instanceof DataPlane.Grpc)) {
       r.setMetadata(metadata(route, spec));
+    }
+    for (String filter : chain.enabledOn(route.name())) {
+      r.putTypedPerFilterConfig(filter, ENABLE_FILTER);
     }
     return r.build();
   }

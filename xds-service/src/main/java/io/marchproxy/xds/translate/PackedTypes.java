@@ -1,7 +1,10 @@
 package io.marchproxy.xds.translate;
 
+import com.google.protobuf.StringValue;
 import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.config.route.v3.FilterConfig;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm;
 import io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -36,6 +39,9 @@ public final class PackedTypes {
           .add(UpstreamTlsContext.getDescriptor())
           .add(Secret.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
+          .add(Wasm.getDescriptor())
+          .add(StringValue.getDescriptor())
+          .add(FilterConfig.getDescriptor())
           .build();
 
   private PackedTypes() {}

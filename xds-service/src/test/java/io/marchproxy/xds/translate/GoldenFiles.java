@@ -28,6 +28,13 @@ final class GoldenFiles {
   static final Path ROOT = Path.of("src/test/resources/translate");
 
   static final Path IN = ROOT.resolve("in");
+
+  /**
+   * {@code l7/<case>.json}: for a case whose envoy output carries the WASM filters, the material
+   * the document does not (fixed fake JWT secrets, a license, code hashes). Test material only.
+   */
+  static final Path L7 = ROOT.resolve("l7");
+
   static final Path OUT = ROOT.resolve("out");
   static final List<String> KINDS = List.of("envoy", "l4", "grpc");
 
@@ -60,6 +67,52 @@ final class GoldenFiles {
           .readValue(Files.readString(IN.resolve(name + ".json")), ClusterConfig.class);
     } catch (IOException e) {
       throw new UncheckedIOException("unreadable " + name + ".json", e);
+    }
+  }
+
+  /** The data plane a case is translated for: envoy gets the WASM filters when l7/ has material. */
+  static DataPlane plane(String name, String kind) {
+    DataPlane plane = DataPlane.of(kind);
+    if (plane instanceof DataPlane.Envoy envoy) {
+      return material(name)
+          .map(m -> (DataPlane) envoy.withL7Filters(WasmFilters.of(m)))
+          .orElse(plane);
+    }
+    return plane;
+  }
+
+  static java.util.Optional<WasmFilters.Material> material(String name) {
+    Path file = L7.resolve(name + ".json");
+    if (!Files.exists(file)) {
+      return java.util.Optional.empty();
+    }
+    try {
+      var tree = JSON.readTree(file.toFile());
+      Map<java.util.UUID, byte[]> secrets = new LinkedHashMap<>();
+      tree.path("jwtSecrets")
+          .properties()
+          .forEach(
+              e ->
+                  secrets.put(
+                      java.util.UUID.fromString(e.getKey()),
+                      e.getValue().asText().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      var license = tree.path("license");
+      List<String> features = new ArrayList<>();
+      license.path("features").forEach(f -> features.add(f.asText()));
+      Map<String, String> code = new LinkedHashMap<>();
+      tree.path("codeSha256")
+          .properties()
+          .forEach(e -> code.put(e.getKey(), e.getValue().asText()));
+      return java.util.Optional.of(
+          new WasmFilters.Material(
+              secrets,
+              new WasmFilters.InstalledLicense(
+                  license.path("edition").asText(),
+                  features,
+                  license.has("featuresUntil") ? license.path("featuresUntil").asLong() : null),
+              code));
+    } catch (IOException e) {
+      throw new UncheckedIOException("unreadable l7/" + name + ".json", e);
     }
   }
 

@@ -33,8 +33,10 @@ class TranslatorDeterminismTest {
                     c.name + "." + c.kind,
                     () -> {
                       ClusterConfig doc = GoldenFiles.document(c.name);
-                      assertThat(bytes(Translator.translate(doc, DataPlane.of(c.kind))))
-                          .isEqualTo(bytes(Translator.translate(doc, DataPlane.of(c.kind))));
+                      assertThat(
+                              bytes(Translator.translate(doc, GoldenFiles.plane(c.name, c.kind))))
+                          .isEqualTo(
+                              bytes(Translator.translate(doc, GoldenFiles.plane(c.name, c.kind))));
                     }));
   }
 
@@ -47,10 +49,14 @@ class TranslatorDeterminismTest {
                     c.name + "." + c.kind,
                     () -> {
                       ClusterConfig doc = GoldenFiles.document(c.name);
-                      byte[] expected = bytes(Translator.translate(doc, DataPlane.of(c.kind)));
+                      byte[] expected =
+                          bytes(Translator.translate(doc, GoldenFiles.plane(c.name, c.kind)));
                       for (long seed = 1; seed <= 20; seed++) {
                         ClusterConfig shuffled = new Shuffler(new Random(seed)).shuffle(doc);
-                        assertThat(bytes(Translator.translate(shuffled, DataPlane.of(c.kind))))
+                        assertThat(
+                                bytes(
+                                    Translator.translate(
+                                        shuffled, GoldenFiles.plane(c.name, c.kind))))
                             .as("seed %d", seed)
                             .isEqualTo(expected);
                       }
@@ -119,7 +125,7 @@ class TranslatorDeterminismTest {
               p.tls(),
               p.timeouts(),
               p.auth()),
-          s.credentials());
+          shuffled(s.credentials()));
     }
 
     ClusterConfig.Route route(ClusterConfig.Route r) {

@@ -32,7 +32,8 @@ class TranslatorGoldenTest {
                 () -> {
                   String actual =
                       GoldenFiles.yaml(
-                          Translator.translate(GoldenFiles.document(name), DataPlane.of(kind)));
+                          Translator.translate(
+                              GoldenFiles.document(name), GoldenFiles.plane(name, kind)));
                   Path golden = GoldenFiles.output(name, kind);
                   if (GoldenFiles.updating()) {
                     Files.createDirectories(golden.getParent());
