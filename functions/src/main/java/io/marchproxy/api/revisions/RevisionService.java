@@ -33,7 +33,8 @@ public class RevisionService {
       String contentHash,
       Instant createdAt,
       @Nullable String createdBy,
-      String reason) {}
+      String reason,
+      List<Publication> publications) {}
 
   @Serdeable
   public record Revision(
@@ -42,7 +43,18 @@ public class RevisionService {
       Instant createdAt,
       @Nullable String createdBy,
       String reason,
-      ClusterConfig document) {}
+      ClusterConfig document,
+      List<Publication> publications) {}
+
+  /**
+   * What xds-service made of a revision for one data-plane kind: {@code published}, or {@code
+   * failed} with the problems that kept the proxies on their last good configuration.
+   */
+  @Serdeable
+  public record Publication(String dataPlane, String state, List<Problem> problems, Instant at) {}
+
+  @Serdeable
+  public record Problem(String resourceType, String name, String message) {}
 
   /** What changed between two revisions, per kind: names added, removed and changed. */
   @Serdeable
@@ -83,15 +95,55 @@ public class RevisionService {
                     rs.getString("content_hash"),
                     Db.instant(rs, "created_at"),
                     rs.getString("created_by"),
-                    rs.getString("reason")),
+                    rs.getString("reason"),
+                    List.of()),
             clusterId,
             before == null ? Long.MAX_VALUE : before,
             limit + 1);
-    if (rows.size() <= limit) {
-      return new Page<>(rows, null);
+    List<RevisionSummary> page = rows.size() <= limit ? rows : rows.subList(0, limit);
+    Map<Long, List<Publication>> published =
+        publications(clusterId, page.stream().map(RevisionSummary::revision).toList());
+    List<RevisionSummary> items =
+        page.stream()
+            .map(
+                r ->
+                    new RevisionSummary(
+                        r.revision(),
+                        r.contentHash(),
+                        r.createdAt(),
+                        r.createdBy(),
+                        r.reason(),
+                        published.getOrDefault(r.revision(), List.of())))
+            .toList();
+    return new Page<>(
+        items, rows.size() <= limit ? null : String.valueOf(items.getLast().revision()));
+  }
+
+  private Map<Long, List<Publication>> publications(UUID clusterId, List<Long> revisions) {
+    if (revisions.isEmpty()) {
+      return Map.of();
     }
-    List<RevisionSummary> page = rows.subList(0, limit);
-    return new Page<>(List.copyOf(page), String.valueOf(page.getLast().revision()));
+    record Row(long revision, Publication publication) {}
+    return db
+        .list(
+            "select revision, data_plane, state, problems, at from revision_publications"
+                + " where cluster_id = ? and revision = any(?::bigint[]) order by revision, data_plane",
+            rs ->
+                new Row(
+                    rs.getLong("revision"),
+                    new Publication(
+                        rs.getString("data_plane"),
+                        rs.getString("state"),
+                        List.of(renderer.parse(rs.getString("problems"), Problem[].class)),
+                        Db.instant(rs, "at"))),
+            clusterId,
+            revisions.toArray(Long[]::new))
+        .stream()
+        .collect(
+            Collectors.groupingBy(
+                Row::revision,
+                TreeMap::new,
+                Collectors.mapping(Row::publication, Collectors.toList())));
   }
 
   @Transactional
@@ -107,9 +159,20 @@ public class RevisionService {
                     Db.instant(rs, "created_at"),
                     rs.getString("created_by"),
                     rs.getString("reason"),
-                    renderer.read(rs.getString("document"))),
+                    renderer.read(rs.getString("document")),
+                    List.of()),
             clusterId,
             revision)
+        .map(
+            r ->
+                new Revision(
+                    r.revision(),
+                    r.contentHash(),
+                    r.createdAt(),
+                    r.createdBy(),
+                    r.reason(),
+                    r.document(),
+                    publications(clusterId, List.of(revision)).getOrDefault(revision, List.of())))
         .orElseThrow(() -> ApiException.notFound("revision", revision));
   }
 

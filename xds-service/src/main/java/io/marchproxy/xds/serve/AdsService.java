@@ -30,8 +30,12 @@ class AdsService {
 
   @Singleton
   ProxyStreams proxyStreams(
-      Db db, TransactionOperations<Connection> tx, LicenseVerifier license, ProxyReports reports) {
-    return new ProxyStreams(db, tx, license, reports);
+      Db db,
+      TransactionOperations<Connection> tx,
+      LicenseVerifier license,
+      ProxyReports reports,
+      ClusterKeyVerifier keys) {
+    return new ProxyStreams(db, tx, license, reports, keys);
   }
 
   @Singleton

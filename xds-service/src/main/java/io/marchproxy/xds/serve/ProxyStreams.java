@@ -1,5 +1,6 @@
 package io.marchproxy.xds.serve;
 
+import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -7,6 +8,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
+import io.marchproxy.core.clusters.ClusterKeyVerifier;
 import io.marchproxy.core.db.Db;
 import io.marchproxy.core.license.License;
 import io.marchproxy.core.license.LicenseVerifier;
@@ -33,6 +35,7 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   private final TransactionOperations<Connection> tx;
   private final LicenseVerifier license;
   private final ProxyReports reports;
+  private final ClusterKeyVerifier keys;
   private SnapshotCache cache;
   private final Map<String, Member> nodes = new ConcurrentHashMap<>();
   private final Map<Long, String> streamNodes = new ConcurrentHashMap<>();
@@ -41,7 +44,12 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   private final Map<Long, Map<String, String>> sent = new ConcurrentHashMap<>();
 
   ProxyStreams(
-      Db db, TransactionOperations<Connection> tx, LicenseVerifier license, ProxyReports reports) {
+      Db db,
+      TransactionOperations<Connection> tx,
+      LicenseVerifier license,
+      ProxyReports reports,
+      ClusterKeyVerifier keys) {
+    this.keys = keys;
     this.db = db;
     this.tx = tx;
     this.license = license;
@@ -62,7 +70,7 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
     String nodeId = request.getNode().getId();
     if (!streamNodes.containsKey(streamId)) {
-      admit(streamId, nodeId);
+      admit(streamId, request.getNode());
     } else if (!nodeId.isEmpty() && !nodeId.equals(streamNodes.get(streamId))) {
       throw new RequestException(
           Status.PERMISSION_DENIED.withDescription("node.id changed on the stream"));
@@ -88,8 +96,37 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
     }
   }
 
-  private void admit(long streamId, String nodeId) throws RequestException {
-    UUID cluster = StreamAuth.CLUSTER.get();
+  /** The node.metadata field a proxyless gRPC client carries its cluster API key in. */
+  static final String NODE_KEY_FIELD = "marchproxy.cluster_key";
+
+  private void admit(long streamId, Node node) throws RequestException {
+    String nodeId = node.getId();
+    UUID fromMetadata = StreamAuth.CLUSTER.get();
+    UUID cluster = fromMetadata != null ? fromMetadata : clusterFromNode(node);
+    if (cluster == null) {
+      throw new RequestException(
+          Status.UNAUTHENTICATED.withDescription(
+              "send the cluster API key as x-cluster-key metadata, or as node.metadata."
+                  + NODE_KEY_FIELD
+                  + " (proxyless gRPC)"));
+    }
+    admit(streamId, nodeId, cluster);
+  }
+
+  private UUID clusterFromNode(Node node) throws RequestException {
+    Value key = node.getMetadata().getFieldsOrDefault(NODE_KEY_FIELD, Value.getDefaultInstance());
+    if (!key.hasStringValue()) {
+      return null;
+    }
+    return keys.clusterOf(key.getStringValue())
+        .orElseThrow(
+            () ->
+                new RequestException(
+                    Status.UNAUTHENTICATED.withDescription(
+                        "cluster API key unknown, expired or revoked")));
+  }
+
+  private void admit(long streamId, String nodeId, UUID cluster) throws RequestException {
     UUID proxyId;
     try {
       proxyId = UUID.fromString(nodeId);
@@ -136,6 +173,7 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   @Override
   public void onV3StreamResponse(
       long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    reports.sent(response.getTypeUrl());
     sent.computeIfAbsent(streamId, s -> new ConcurrentHashMap<>())
         .put(response.getNonce(), response.getVersionInfo());
     Map<String, String> nonces = sent.get(streamId);
@@ -149,7 +187,7 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
       throws RequestException {
     if (!streamNodes.containsKey(streamId)) {
-      admit(streamId, request.getNode().getId());
+      admit(streamId, request.getNode());
     }
     if (request.hasErrorDetail()) {
       Member m = nodes.get(streamNodes.get(streamId));

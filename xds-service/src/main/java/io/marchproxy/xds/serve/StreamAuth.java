@@ -12,9 +12,11 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Every xDS stream carries its cluster's API key in metadata ({@code x-cluster-key}, or {@code
- * authorization: Bearer mpk_…}); an unknown, expired or revoked key ends the stream with
- * UNAUTHENTICATED before any configuration is sent.
+ * Every xDS stream carries its cluster's API key: in gRPC metadata ({@code x-cluster-key}, or
+ * {@code authorization: Bearer mpk_…}) for Envoy and the L4 proxy, or — for proxyless gRPC clients,
+ * which cannot add metadata to their own xDS stream — as the {@code marchproxy.cluster_key} string
+ * in {@code node.metadata}, checked on the stream's first request. An unknown, expired or revoked
+ * key, or none, ends the stream with UNAUTHENTICATED before any configuration is sent.
  */
 final class StreamAuth implements ServerInterceptor {
 
@@ -41,13 +43,15 @@ final class StreamAuth implements ServerInterceptor {
     if (key == null && auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       key = auth.substring(7).trim();
     }
-    Optional<UUID> cluster = key == null ? Optional.empty() : keys.clusterOf(key);
+    if (key == null) {
+      // A proxyless gRPC client cannot add metadata to its xDS stream: its key is checked from
+      // node.metadata on the stream's first request (ProxyStreams.admit).
+      return next.startCall(call, headers);
+    }
+    Optional<UUID> cluster = keys.clusterOf(key);
     if (cluster.isEmpty()) {
       call.close(
-          Status.UNAUTHENTICATED.withDescription(
-              key == null
-                  ? "send the cluster API key as x-cluster-key metadata"
-                  : "cluster API key unknown, expired or revoked"),
+          Status.UNAUTHENTICATED.withDescription("cluster API key unknown, expired or revoked"),
           new Metadata());
       return new ServerCall.Listener<>() {};
     }

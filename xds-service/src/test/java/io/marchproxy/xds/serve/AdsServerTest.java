@@ -109,4 +109,39 @@ class AdsServerTest extends AdsTestBase {
     assertThat(((StatusRuntimeException) denied).getStatus().getDescription())
         .contains("not a proxy registered in this key's cluster");
   }
+
+  @Test
+  void aProxylessClientMayCarryTheKeyInNodeMetadata() throws Exception {
+    String[] f = fleet("ads-proxyless");
+    cache.setSnapshot(
+        io.marchproxy.xds.cache.NodeGroups.group(f[0], "envoy"), snapshot(1, "svc-a", 1));
+
+    Stream wrongKey = open(null);
+    wrongKey.requests().onNext(withNodeKey(cds(f[2], "", ""), "mpk_not-a-key"));
+    Throwable refused = wrongKey.errors().poll(10, TimeUnit.SECONDS);
+    assertThat(((StatusRuntimeException) refused).getStatus().getCode())
+        .isEqualTo(io.grpc.Status.Code.UNAUTHENTICATED);
+    assertThat(((StatusRuntimeException) refused).getStatus().getDescription())
+        .contains("unknown, expired or revoked");
+    channel.shutdownNow();
+
+    Stream keyed = open(null);
+    keyed.requests().onNext(withNodeKey(cds(f[2], "", ""), f[1]));
+    var response = keyed.responses().poll(10, TimeUnit.SECONDS);
+    assertThat(response).as("served after the key in node metadata was checked").isNotNull();
+    assertThat(response.getResourcesCount()).isEqualTo(1);
+    assertThat(keyed.errors()).isEmpty();
+  }
+
+  private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest withNodeKey(
+      io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest request, String key) {
+    var node =
+        request.getNode().toBuilder()
+            .setMetadata(
+                com.google.protobuf.Struct.newBuilder()
+                    .putFields(
+                        "marchproxy.cluster_key",
+                        com.google.protobuf.Value.newBuilder().setStringValue(key).build()));
+    return request.toBuilder().setNode(node).build();
+  }
 }
