@@ -35,6 +35,15 @@ pub struct SigningKey {
     pub id: Option<String>,
     pub algorithm: Algorithm,
     pub mac: PreparedKey,
+    /// Seconds since the epoch after which the key no longer verifies (the end of a rotation's
+    /// overlap); None: until the configuration changes.
+    pub expires_at: Option<f64>,
+}
+
+impl SigningKey {
+    pub fn valid_at(&self, now: f64) -> bool {
+        self.expires_at.map_or(true, |end| now < end)
+    }
 }
 
 pub struct JwtRules {
@@ -48,6 +57,14 @@ pub struct JwtRules {
 pub struct StaticToken {
     pub name: String,
     pub sha256: [u8; 32],
+    /// As for signing keys: the token stops working at this moment.
+    pub expires_at: Option<f64>,
+}
+
+impl StaticToken {
+    pub fn valid_at(&self, now: f64) -> bool {
+        self.expires_at.map_or(true, |end| now < end)
+    }
 }
 
 pub enum ExemptPath {
@@ -151,7 +168,13 @@ fn parse_jwt(value: &Value) -> Result<JwtRules, String> {
         let id = optional_string(key.get("id"), "jwt.keys[].id")?;
         let mac = PreparedKey::new(algorithm, &secret)
             .ok_or_else(|| format!("jwt.keys[{index}] is not a usable key"))?;
-        parsed.push(SigningKey { id, algorithm, mac });
+        let expires_at = optional_seconds(key.get("expires_at"), "jwt.keys[].expires_at")?;
+        parsed.push(SigningKey {
+            id,
+            algorithm,
+            mac,
+            expires_at,
+        });
     }
     let leeway_seconds = match jwt.get("leeway_seconds") {
         None => 60.0,
@@ -192,6 +215,7 @@ fn parse_static_tokens(value: &Value) -> Result<Vec<StaticToken>, String> {
         tokens.push(StaticToken {
             name: name.to_string(),
             sha256,
+            expires_at: optional_seconds(entry.get("expires_at"), "static_tokens[].expires_at")?,
         });
     }
     Ok(tokens)
@@ -209,6 +233,17 @@ fn hex32(text: &str) -> Option<[u8; 32]> {
         out[i] = (high * 16 + low) as u8;
     }
     Some(out)
+}
+
+fn optional_seconds(value: Option<&Value>, field: &str) -> Result<Option<f64>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Some)
+            .ok_or_else(|| format!("{field} must be seconds since the epoch")),
+    }
 }
 
 fn optional_string(value: Option<&Value>, field: &str) -> Result<Option<String>, String> {

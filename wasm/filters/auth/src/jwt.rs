@@ -70,7 +70,7 @@ pub fn verify(rules: &JwtRules, token: &[u8], now: f64) -> Result<String, Refusa
     let signed = rules
         .keys
         .iter()
-        .filter(|k| k.algorithm == algorithm)
+        .filter(|k| k.algorithm == algorithm && k.valid_at(now))
         .filter(|k| match (key_id, k.id.as_deref()) {
             (Some(kid), Some(id)) => kid == id,
             _ => true,

@@ -128,7 +128,7 @@ fn authenticate(config: &AuthConfig) -> Verdict {
                 Err(refusal) => Verdict::Refused(refusal.reason()),
             }
         }
-        _ => match static_tokens::find(&config.static_tokens, token) {
+        _ => match static_tokens::find(&config.static_tokens, token, now_seconds()) {
             Some(name) => Verdict::Allow(format!("token:{}", printable(name))),
             None => Verdict::Refused("unknown_token"),
         },

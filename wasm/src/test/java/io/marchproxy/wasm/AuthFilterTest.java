@@ -398,6 +398,46 @@ class AuthFilterTest {
     assertThat(refused).isGreaterThan(250);
   }
 
+  @Test
+  void aKeyOrTokenStopsWorkingAtItsExpiry() throws Exception {
+    // The end of a rotation's overlap travels with the key: the data plane retires it on time,
+    // without waiting for a new configuration.
+    String retiredToken = "mps_retired_0000000000000000000000000";
+    String config =
+        """
+        {"jwt": {"keys": [
+           {"id": "old", "algorithm": "HS256", "secret_base64": "%s", "expires_at": %d},
+           {"id": "new", "algorithm": "HS256", "secret_base64": "%s", "expires_at": %d}]},
+         "static_tokens": [
+           {"name": "retired", "sha256": "%s", "expires_at": %d},
+           {"name": "ci-deploy", "sha256": "%s", "expires_at": %d}]}
+        """
+            .formatted(
+                b64(OLD_KEY),
+                now() - 1,
+                b64(NEW_KEY),
+                now() + 3600,
+                sha256Hex(retiredToken),
+                now() - 1,
+                sha256Hex(SERVICE_TOKEN),
+                now() + 3600);
+    try (FilterHost host = FilterHost.start(Filter.AUTH, config)) {
+      java.util.function.Function<String, Exchange> send =
+          token -> host.send(Request.get("/orders").withHeader("authorization", "Bearer " + token));
+      assertThat(send.apply(Jwt.sign("HS256", NEW_KEY, "new", claimsWith(VALID))).status())
+          .isEqualTo(200);
+      Exchange oldKey = send.apply(Jwt.sign("HS256", OLD_KEY, "old", claimsWith(VALID)));
+      assertThat(oldKey.status()).isEqualTo(403);
+      assertThat(oldKey.body()).contains("bad_signature");
+      assertThat(send.apply(Jwt.sign("HS256", OLD_KEY, null, claimsWith(VALID))).status())
+          .isEqualTo(403);
+      assertThat(send.apply(SERVICE_TOKEN).status()).isEqualTo(200);
+      Exchange retired = send.apply(retiredToken);
+      assertThat(retired.status()).isEqualTo(403);
+      assertThat(retired.body()).contains("unknown_token");
+    }
+  }
+
   /** name, configuration: each must be refused when the filter starts (Envoy then NACKs it). */
   static Stream<Arguments> badConfigurations() {
     String key = b64(NEW_KEY);
@@ -425,7 +465,12 @@ class AuthFilterTest {
             "{\"jwt\":{\"keys\":[{\"algorithm\":\"HS256\",\"secret_base64\":\"***\"}]}}"),
         Arguments.of(
             "static token hash that is not sha256 hex",
-            "{\"static_tokens\":[{\"name\":\"ci\",\"sha256\":\"abc\"}]}"));
+            "{\"static_tokens\":[{\"name\":\"ci\",\"sha256\":\"abc\"}]}"),
+        Arguments.of(
+            "expiry that is not a number",
+            "{\"static_tokens\":[{\"name\":\"ci\",\"sha256\":\""
+                + sha256Hex("t")
+                + "\",\"expires_at\":\"tomorrow\"}]}"));
   }
 
   @ParameterizedTest(name = "{0}")

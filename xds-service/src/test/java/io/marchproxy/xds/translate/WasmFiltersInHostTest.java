@@ -97,6 +97,16 @@ class WasmFiltersInHostTest {
   }
 
   @Test
+  void aRotatedKeyStopsWorkingAtTheEndOfItsOverlap() {
+    // The old orders credential's overlap ended on 2026-03-01 (expiresAt in the document): the
+    // filter retires it by its own clock, with no new configuration.
+    String old = sign("HS256", ORDERS_OLD_KEY, claims("orders-api"));
+    Exchange refused = auth("orders", get("/orders").withHeader("authorization", bearer(old)));
+    assertThat(refused.status()).isEqualTo(403);
+    assertThat(refused.body()).contains("bad_signature");
+  }
+
+  @Test
   void issuerAndAudienceOfTheServiceAreChecked() {
     Exchange wrongAudience =
         auth(
