@@ -1,0 +1,58 @@
+package io.marchproxy.l4.net;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+
+/** Native epoll where the kernel and the native library allow it, NIO elsewhere. */
+public record Transport(
+    String name,
+    IoHandlerFactory ioHandlers,
+    Class<? extends ServerChannel> serverChannel,
+    Class<? extends Channel> socketChannel,
+    Class<? extends Channel> datagramChannel) {
+
+  public static Transport best() {
+    if (!"nio".equals(System.getenv("MARCHPROXY_L4_TRANSPORT")) && Epoll.isAvailable()) {
+      return epoll();
+    }
+    return nio();
+  }
+
+  public static Transport epoll() {
+    return new Transport(
+        "epoll",
+        EpollIoHandler.newFactory(),
+        EpollServerSocketChannel.class,
+        EpollSocketChannel.class,
+        EpollDatagramChannel.class);
+  }
+
+  public static Transport nio() {
+    return new Transport(
+        "nio",
+        NioIoHandler.newFactory(),
+        NioServerSocketChannel.class,
+        NioSocketChannel.class,
+        NioDatagramChannel.class);
+  }
+
+  public boolean isEpoll() {
+    return name.equals("epoll");
+  }
+
+  public EventLoopGroup newGroup(int threads) {
+    return new MultiThreadIoEventLoopGroup(threads, ioHandlers);
+  }
+}

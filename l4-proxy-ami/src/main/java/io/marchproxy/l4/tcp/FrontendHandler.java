@@ -1,0 +1,533 @@
+package io.marchproxy.l4.tcp;
+
+import io.marchproxy.l4.config.ListenerSpec;
+import io.marchproxy.l4.config.MappingMeta.ProxyProtocolVersion;
+import io.marchproxy.l4.lb.ClusterRuntime;
+import io.marchproxy.l4.lb.LiveEndpoint;
+import io.marchproxy.l4.ops.AccessLog;
+import io.marchproxy.l4.policy.SourceLimiter;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection, from accept to close: reads the PROXY header and the TLS server name when
+ * the listener asks for them, applies the chain's policies, connects a backend on this connection's
+ * event loop (retrying other endpoints), then relays bytes both ways with auto-read off — each side
+ * is read only while the other can take more — and half-closes like TCP does.
+ */
+final class FrontendHandler extends ChannelInboundHandlerAdapter {
+
+  private static final AttributeKey<Boolean> DRAINED = AttributeKey.valueOf("marchproxy.drained");
+
+  private final TcpListener listener;
+  private final TcpListener.Policy policy;
+  private final Instant start;
+
+  private Channel inbound;
+  private Channel outbound;
+  private boolean connected;
+  private InetSocketAddress peer;
+  private InetSocketAddress source;
+  private InetSocketAddress destination;
+  private ChainState chain;
+  private ClusterRuntime cluster;
+  private LiveEndpoint endpoint;
+  private final List<LiveEndpoint> tried = new ArrayList<>(2);
+  private CompositeByteBuf pending;
+  private boolean sourceAdmitted;
+  private boolean counted;
+  private boolean inboundDone;
+  private boolean outboundDone;
+  private boolean inboundReadDeferred;
+  boolean outboundReadDeferred;
+  private boolean finished;
+  private String verdict;
+  private ScheduledFuture<?> headerTimeout;
+  long fromClient;
+  long toClient;
+
+  FrontendHandler(TcpListener listener, TcpListener.Policy policy) {
+    this.listener = listener;
+    this.policy = policy;
+    this.start = listener.dp.clock().instant();
+  }
+
+  static void markDrained(Channel c) {
+    c.attr(DRAINED).set(true);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Accept, PROXY header, SNI, policies
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    inbound = ctx.channel();
+    peer = (InetSocketAddress) inbound.remoteAddress();
+    source = peer;
+    destination = (InetSocketAddress) inbound.localAddress();
+    counted = true;
+    listener.connections.add(inbound);
+    if (listener.active.incrementAndGet() > policy.maxConnections() || listener.draining()) {
+      refuse("over_limit");
+      return;
+    }
+    if (policy.spec().acceptProxyProtocol() || policy.spec().routesBySni()) {
+      headerTimeout =
+          ctx.executor()
+              .schedule(
+                  () -> refuse("header_timeout"),
+                  io.marchproxy.l4.net.Dataplane.HEADER_TIMEOUT.toMillis(),
+                  TimeUnit.MILLISECONDS);
+      ctx.read();
+    } else {
+      admit(ctx, null);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    switch (evt) {
+      case SniInspector.SniSeen sni -> admit(ctx, sni.serverName());
+      case IdleStateEvent idle -> {
+        verdict = "idle_timeout";
+        closeBoth();
+      }
+      case ChannelInputShutdownEvent shutdown -> {
+        inboundDone = true;
+        if (connected) {
+          // the client is done sending: pass its FIN on once what it sent is written
+          outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(outbound));
+          if (outboundDone) {
+            closeBoth();
+          }
+        } else if (cluster == null) {
+          // gone before it was admitted (during the PROXY header or the ClientHello)
+          refuse("client_closed");
+        }
+        // else: connecting; onConnected() passes the FIN on
+      }
+      default -> ctx.fireUserEventTriggered(evt);
+    }
+  }
+
+  private void onProxyHeader(ChannelHandlerContext ctx, HAProxyMessage m) {
+    try {
+      if (m.command() == HAProxyCommand.PROXY
+          && m.sourceAddress() != null
+          && (m.proxiedProtocol() == HAProxyProxiedProtocol.TCP4
+              || m.proxiedProtocol() == HAProxyProxiedProtocol.TCP6)) {
+        source = new InetSocketAddress(InetAddress.getByName(m.sourceAddress()), m.sourcePort());
+        destination =
+            new InetSocketAddress(
+                InetAddress.getByName(m.destinationAddress()), m.destinationPort());
+      }
+    } catch (java.net.UnknownHostException e) {
+      refuse("bad_proxy_protocol");
+      return;
+    } finally {
+      m.release();
+    }
+    if (policy.spec().routesBySni()) {
+      ctx.read();
+    } else {
+      admit(ctx, null);
+    }
+  }
+
+  private void admit(ChannelHandlerContext ctx, String serverName) {
+    if (headerTimeout != null) {
+      headerTimeout.cancel(false);
+    }
+    if (finished) {
+      return;
+    }
+    ChainState c = choose(serverName);
+    if (c == null) {
+      refuse("no_filter_chain");
+      return;
+    }
+    ListenerSpec.FilterChain spec = c.spec();
+    if (spec.rbac() != null && !spec.rbac().permits(peer.getAddress(), source.getAddress())) {
+      refuse("denied");
+      return;
+    }
+    if (c.rate() != null && !c.rate().tryTake()) {
+      refuse("rate_limited");
+      return;
+    }
+    chain = c;
+    if (c.active().incrementAndGet()
+        > (spec.connectionLimit() > 0 ? spec.connectionLimit() : Long.MAX_VALUE)) {
+      refuse("over_limit");
+      return;
+    }
+    SourceLimiter.Verdict v = policy.sources().acquire(source.getAddress());
+    if (v != SourceLimiter.Verdict.ADMITTED) {
+      refuse(v == SourceLimiter.Verdict.RATE_LIMITED ? "source_rate_limited" : "source_over_limit");
+      return;
+    }
+    sourceAdmitted = true;
+    var idle = spec.route().idleTimeout();
+    if (!idle.isZero()) {
+      ctx.pipeline()
+          .addFirst("idle", new IdleStateHandler(0, 0, idle.toMillis(), TimeUnit.MILLISECONDS));
+    }
+    if (policy.bandwidth().tos() != 0) {
+      inbound.config().setOption(ChannelOption.IP_TOS, policy.bandwidth().tos());
+    }
+    cluster = listener.dp.clusters().apply(spec.route().cluster());
+    if (cluster == null) {
+      refuse("no_cluster");
+      return;
+    }
+    connect();
+  }
+
+  private ChainState choose(String serverName) {
+    for (ChainState c : policy.chains()) {
+      if (c.spec().serverNames().isEmpty() || c.spec().matchesSni(serverName)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Backend connection
+
+  private void connect() {
+    ClusterRuntime.Pick pick = cluster.pick(source.getAddress(), tried);
+    switch (pick) {
+      case ClusterRuntime.Overloaded o -> {
+        refuse("overloaded");
+        return;
+      }
+      case ClusterRuntime.NoneAvailable n -> {
+        refuse(tried.isEmpty() ? "no_healthy_endpoint" : "connect_failed");
+        return;
+      }
+      case ClusterRuntime.Chosen chosen -> endpoint = chosen.endpoint();
+    }
+    tried.add(endpoint);
+    LiveEndpoint e = endpoint;
+    Bootstrap b =
+        new Bootstrap()
+            .group(inbound.eventLoop())
+            .channel(listener.dp.transport().socketChannel())
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_KEEPALIVE, true)
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) cluster.spec().connectTimeout().toMillis())
+            .handler(new BackendHandler(this));
+    if (policy.bandwidth().tos() != 0) {
+      b.option(ChannelOption.IP_TOS, policy.bandwidth().tos());
+    }
+    ChannelFuture f = b.connect(e.address());
+    outbound = f.channel();
+    f.addListener(
+        (ChannelFutureListener)
+            done -> {
+              if (done.isSuccess()) {
+                cluster.connectSucceeded(e);
+                onConnected();
+              } else {
+                cluster.connectFailed(e);
+                cluster.release(e);
+                endpoint = null;
+                if (finished) {
+                  return;
+                }
+                if (tried.size() < chain.spec().route().maxConnectAttempts()) {
+                  connect();
+                } else {
+                  refuse("connect_failed");
+                }
+              }
+            });
+  }
+
+  private void onConnected() {
+    if (finished) {
+      outbound.close();
+      return;
+    }
+    connected = true;
+    ProxyProtocolVersion send = policy.spec().meta().sendProxyProtocol();
+    if (send != ProxyProtocolVersion.NONE) {
+      outbound.pipeline().addFirst("proxy-protocol-out", HAProxyMessageEncoder.INSTANCE);
+      outbound.write(proxyHeader(send));
+    }
+    if (pending != null) {
+      fromClient += pending.readableBytes();
+      listener.bytesFromClient.add(pending.readableBytes());
+      outbound.write(pending);
+      pending = null;
+    }
+    if (inboundDone) {
+      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(outbound));
+    } else {
+      outbound.flush();
+      inbound.read();
+    }
+    outbound.read();
+  }
+
+  private HAProxyMessage proxyHeader(ProxyProtocolVersion v) {
+    boolean v4 = source.getAddress() instanceof Inet4Address;
+    InetSocketAddress dst = destination;
+    if ((dst.getAddress() instanceof Inet4Address) != v4) {
+      // mixed families cannot be expressed; send the peer's own pair instead
+      dst = new InetSocketAddress(v4 ? loopback4() : loopback6(), dst.getPort());
+    }
+    return new HAProxyMessage(
+        v == ProxyProtocolVersion.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
+        HAProxyCommand.PROXY,
+        v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
+        source.getAddress().getHostAddress(),
+        dst.getAddress().getHostAddress(),
+        source.getPort(),
+        dst.getPort());
+  }
+
+  private static InetAddress loopback4() {
+    return InetAddress.getLoopbackAddress();
+  }
+
+  private static InetAddress loopback6() {
+    try {
+      return InetAddress.getByName("::1");
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Relay, client → backend
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HAProxyMessage m) {
+      onProxyHeader(ctx, m);
+      return;
+    }
+    if (!(msg instanceof ByteBuf buf) || finished) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (!connected) {
+      // bytes before the backend is there (after the PROXY header, the ClientHello): hold them
+      if (pending == null) {
+        pending = ctx.alloc().compositeBuffer();
+      }
+      pending.addComponent(true, buf);
+      return;
+    }
+    int n = buf.readableBytes();
+    fromClient += n;
+    listener.bytesFromClient.add(n);
+    outbound.write(buf, outbound.voidPromise());
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (!connected || finished) {
+      return;
+    }
+    outbound.flush();
+    if (inboundDone) {
+      return;
+    }
+    if (outbound.isWritable()) {
+      inbound.read();
+    } else {
+      inboundReadDeferred = true;
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    // the client takes more: resume reading the backend
+    if (inbound.isWritable() && outboundReadDeferred && connected) {
+      outboundReadDeferred = false;
+      outbound.read();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** The backend takes more: resume reading the client. */
+  void outboundWritable() {
+    if (inboundReadDeferred && !inboundDone) {
+      inboundReadDeferred = false;
+      inbound.read();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Relay, backend → client (called by BackendHandler on the same event loop)
+
+  void fromBackend(ByteBuf buf) {
+    int n = buf.readableBytes();
+    toClient += n;
+    listener.bytesToClient.add(n);
+    inbound.write(buf, inbound.voidPromise());
+  }
+
+  void backendReadComplete() {
+    inbound.flush();
+    if (outboundDone) {
+      return;
+    }
+    if (inbound.isWritable()) {
+      outbound.read();
+    } else {
+      outboundReadDeferred = true;
+    }
+  }
+
+  void backendInputShutdown() {
+    outboundDone = true;
+    if (inbound.isActive()) {
+      inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(inbound));
+    }
+    if (inboundDone) {
+      closeBoth();
+    }
+  }
+
+  void backendClosed() {
+    closeBoth();
+  }
+
+  private static void shutdownOutput(Channel c) {
+    if (c instanceof DuplexChannel d && c.isActive()) {
+      d.shutdownOutput();
+    } else {
+      c.close();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // End
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.haproxy.HAProxyProtocolException) {
+      refuse("bad_proxy_protocol");
+    } else if (cause instanceof io.netty.handler.codec.DecoderException) {
+      refuse("bad_client_hello");
+    } else {
+      if (verdict == null && connected) {
+        verdict = "client_error";
+      }
+      closeBoth();
+    }
+  }
+
+  private void refuse(String why) {
+    if (verdict == null) {
+      verdict = why;
+    }
+    closeBoth();
+  }
+
+  private void closeBoth() {
+    if (inbound != null && inbound.isActive()) {
+      inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+    if (outbound != null && outbound.isActive()) {
+      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+    if (inbound != null && !inbound.isActive()) {
+      finish();
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (outbound != null && outbound.isActive()) {
+      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+    finish();
+  }
+
+  private void finish() {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    if (headerTimeout != null) {
+      headerTimeout.cancel(false);
+    }
+    if (pending != null) {
+      pending.release();
+      pending = null;
+    }
+    if (Boolean.TRUE.equals(inbound.attr(DRAINED).get())) {
+      verdict = "drained";
+    }
+    if (verdict == null) {
+      verdict = "proxied";
+    }
+    if (endpoint != null) {
+      cluster.release(endpoint);
+    }
+    if (sourceAdmitted) {
+      policy.sources().release(source.getAddress());
+    }
+    if (chain != null) {
+      chain.active().decrementAndGet();
+    }
+    if (counted) {
+      listener.active.decrementAndGet();
+    }
+    listener.count(verdict);
+    AccessLog log = listener.dp.accessLog();
+    if (log.enabled()) {
+      log.write(
+          new AccessLog.Entry(
+              listener.name,
+              "tcp",
+              peer == null ? "" : peer.getAddress().getHostAddress() + ":" + peer.getPort(),
+              source == null ? "" : source.getAddress().getHostAddress() + ":" + source.getPort(),
+              endpoint == null && tried.isEmpty()
+                  ? ""
+                  : (endpoint != null ? endpoint : tried.getLast()).key(),
+              verdict,
+              start,
+              listener.dp.clock().instant(),
+              fromClient,
+              toClient));
+    }
+  }
+}

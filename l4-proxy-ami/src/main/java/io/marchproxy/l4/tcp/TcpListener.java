@@ -1,0 +1,249 @@
+package io.marchproxy.l4.tcp;
+
+import io.marchproxy.l4.config.ListenerSpec;
+import io.marchproxy.l4.net.Dataplane;
+import io.marchproxy.l4.ops.Metrics;
+import io.marchproxy.l4.policy.BandwidthClass;
+import io.marchproxy.l4.policy.SourceLimiter;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.traffic.GlobalTrafficShapingHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One TCP listener: its sockets (one per event loop with SO_REUSEPORT under epoll), the connections
+ * it accepted, and the state its policies share. A spec update that keeps the address is swapped in
+ * place: new connections see it, established ones carry on.
+ */
+public final class TcpListener {
+
+  private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
+
+  static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 512 * 1024);
+
+  /** What new connections use; replaced as a whole on update. */
+  record Policy(
+      ListenerSpec.Tcp spec,
+      List<ChainState> chains,
+      SourceLimiter sources,
+      BandwidthClass bandwidth,
+      long maxConnections) {}
+
+  final Dataplane dp;
+  final String name;
+  private volatile Policy policy;
+  private final List<Channel> serverChannels = new ArrayList<>();
+  final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  final AtomicInteger active = new AtomicInteger();
+  final GlobalTrafficShapingHandler shaper;
+  final LongAdder bytesFromClient;
+  final LongAdder bytesToClient;
+  private final Map<String, LongAdder> verdicts = new ConcurrentHashMap<>();
+  private volatile boolean draining;
+
+  public TcpListener(ListenerSpec.Tcp spec, Dataplane dp) {
+    this.dp = dp;
+    this.name = spec.name();
+    BandwidthClass bw = BandwidthClass.of(spec.meta().bandwidthClass(), dp.env());
+    this.shaper =
+        new GlobalTrafficShapingHandler(
+            dp.workers().next(), bw.bytesPerSecond(), bw.bytesPerSecond(), 100);
+    this.policy = policy(spec, null);
+    Metrics m = dp.metrics();
+    bytesFromClient =
+        m.counter(
+            "bytes_total",
+            "Bytes relayed per listener and direction",
+            "listener",
+            name,
+            "direction",
+            "from_client");
+    bytesToClient =
+        m.counter(
+            "bytes_total",
+            "Bytes relayed per listener and direction",
+            "listener",
+            name,
+            "direction",
+            "to_client");
+  }
+
+  private Policy policy(ListenerSpec.Tcp spec, Policy old) {
+    List<ChainState> chains = new ArrayList<>();
+    for (ListenerSpec.FilterChain c : spec.chains()) {
+      ChainState previous = null;
+      if (old != null) {
+        previous =
+            old.chains.stream()
+                .filter(o -> o.spec().serverNames().equals(c.serverNames()))
+                .findFirst()
+                .orElse(null);
+      }
+      chains.add(ChainState.carry(c, previous, dp.nanoClock()));
+    }
+    var meta = spec.meta();
+    SourceLimiter sources =
+        old != null
+                && old.sources.sameLimits(
+                    meta.perSourceConnectionsPerSecond(), meta.perSourceMaxConnections())
+            ? old.sources
+            : new SourceLimiter(
+                meta.perSourceConnectionsPerSecond(),
+                meta.perSourceMaxConnections(),
+                dp.maxTrackedSources(),
+                dp.nanoClock());
+    BandwidthClass bw = BandwidthClass.of(meta.bandwidthClass(), dp.env());
+    long max = meta.maxConnections() > 0 ? meta.maxConnections() : dp.defaultMaxConnections();
+    return new Policy(spec, List.copyOf(chains), sources, bw, max);
+  }
+
+  public ListenerSpec.Tcp spec() {
+    return policy.spec;
+  }
+
+  Policy policy() {
+    return policy;
+  }
+
+  /** Binds the listener's sockets; on failure nothing stays bound. */
+  public void bind() throws Exception {
+    ListenerSpec.Tcp spec = policy.spec;
+    int sockets =
+        dp.transport().isEpoll() ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(dp.workers())
+            .channel(dp.transport().serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 4096)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+            .childHandler(
+                new ChannelInitializer<>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    initConnection(ch);
+                  }
+                });
+    if (dp.transport().isEpoll()) {
+      b.option(EpollChannelOption.SO_REUSEPORT, true);
+    }
+    try {
+      for (int i = 0; i < sockets; i++) {
+        ChannelFuture f = b.bind(spec.address()).sync();
+        serverChannels.add(f.channel());
+      }
+    } catch (Exception e) {
+      stopAccepting();
+      throw e;
+    }
+    log.info(
+        "listener {}: accepting on {} ({} sockets)", name, spec.address(), serverChannels.size());
+  }
+
+  private void initConnection(Channel ch) {
+    Policy p = policy;
+    if (p.bandwidth.bytesPerSecond() > 0) {
+      ch.pipeline().addLast("shaper", shaper);
+    }
+    if (p.spec.acceptProxyProtocol()) {
+      ch.pipeline().addLast("proxy-protocol", new HAProxyMessageDecoder());
+    }
+    if (p.spec.routesBySni()) {
+      ch.pipeline().addLast("sni", new SniInspector());
+    }
+    ch.pipeline().addLast("frontend", new FrontendHandler(this, p));
+  }
+
+  /** Swaps in a new spec with the same address; established connections keep their policy. */
+  public void update(ListenerSpec.Tcp spec) {
+    Policy next = policy(spec, policy);
+    shaper.configure(next.bandwidth.bytesPerSecond(), next.bandwidth.bytesPerSecond());
+    policy = next;
+  }
+
+  public void stopAccepting() {
+    for (Channel c : serverChannels) {
+      c.close().syncUninterruptibly();
+    }
+    serverChannels.clear();
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  public int activeConnections() {
+    return active.get();
+  }
+
+  /**
+   * Stops accepting and lets established connections finish; those still open at the deadline are
+   * closed. Completes when none is left.
+   */
+  public CompletableFuture<Void> drain(Duration deadline) {
+    draining = true;
+    stopAccepting();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    var loop = dp.workers().next();
+    long until = System.nanoTime() + deadline.toNanos();
+    Runnable[] check = new Runnable[1];
+    check[0] =
+        () -> {
+          if (active.get() <= 0) {
+            done.complete(null);
+          } else if (System.nanoTime() - until >= 0) {
+            log.info(
+                "listener {}: drain deadline passed; closing {} connections", name, active.get());
+            for (Channel c : connections) {
+              FrontendHandler.markDrained(c);
+            }
+            connections
+                .close()
+                .addListener(f -> loop.schedule(check[0], 50, TimeUnit.MILLISECONDS));
+          } else {
+            loop.schedule(check[0], 50, TimeUnit.MILLISECONDS);
+          }
+        };
+    loop.execute(check[0]);
+    return done.whenComplete((v, e) -> shaper.release());
+  }
+
+  void count(String verdict) {
+    verdicts
+        .computeIfAbsent(
+            verdict,
+            v ->
+                dp.metrics()
+                    .counter(
+                        "connections_total",
+                        "Connections per listener by verdict (proxied or why refused)",
+                        "listener",
+                        name,
+                        "verdict",
+                        v))
+        .increment();
+  }
+}
