@@ -103,11 +103,29 @@ public final class WasmFilters {
    *     handed to the operator, as bytes); credentials missing here contribute no key
    * @param license the installed license
    * @param codeSha256 module name ({@link #MODULES}) → lowercase hex sha256 of its {@code .wasm}
+   * @param codeDirectory where Envoy finds {@code <module>.wasm}: {@link #IMAGE_DIR} in the image,
+   *     the build output when {@code ./marchproxy up} runs an Envoy from PATH
    */
   public record Material(
-      Map<UUID, byte[]> jwtSecrets, InstalledLicense license, Map<String, String> codeSha256) {
+      Map<UUID, byte[]> jwtSecrets,
+      InstalledLicense license,
+      Map<String, String> codeSha256,
+      String codeDirectory) {
+
+    /** With the modules where the Envoy image installs them. */
+    public Material(
+        Map<UUID, byte[]> jwtSecrets, InstalledLicense license, Map<String, String> codeSha256) {
+      this(jwtSecrets, license, codeSha256, IMAGE_DIR);
+    }
 
     public Material {
+      if (codeDirectory == null || !codeDirectory.startsWith("/")) {
+        throw new IllegalArgumentException("the WASM code directory must be an absolute path");
+      }
+      codeDirectory =
+          codeDirectory.length() > 1 && codeDirectory.endsWith("/")
+              ? codeDirectory.substring(0, codeDirectory.length() - 1)
+              : codeDirectory;
       jwtSecrets = Map.copyOf(jwtSecrets);
       Objects.requireNonNull(license, "license");
       codeSha256 = Map.copyOf(codeSha256);
@@ -210,7 +228,8 @@ public final class WasmFilters {
                         AsyncDataSource.newBuilder()
                             .setLocal(
                                 DataSource.newBuilder()
-                                    .setFilename(IMAGE_DIR + "/" + module + ".wasm")))
+                                    .setFilename(
+                                        material.codeDirectory() + "/" + module + ".wasm")))
                     .setEnvironmentVariables(
                         EnvironmentVariables.newBuilder()
                             .putKeyValues(CODE_SHA256_VARIABLE, material.codeSha256().get(module))))

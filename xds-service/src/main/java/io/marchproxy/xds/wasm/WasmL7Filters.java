@@ -53,6 +53,7 @@ public final class WasmL7Filters implements L7Filters {
   private final BeanProvider<SecretBox> box;
   private final LicenseVerifier licenses;
   private final Duration grace;
+  private final String codeDirectory;
   private volatile Map<String, String> codeSha256;
 
   // Cheap: the master key and the code hashes are read at the first build, not here.
@@ -61,12 +62,14 @@ public final class WasmL7Filters implements L7Filters {
       TransactionOperations<Connection> tx,
       BeanProvider<SecretBox> box,
       LicenseVerifier licenses,
-      @Value("${marchproxy.license.grace:14d}") Duration grace) {
+      @Value("${marchproxy.license.grace:14d}") Duration grace,
+      @Value("${marchproxy.xds.wasm.dir:" + WasmFilters.IMAGE_DIR + "}") String codeDirectory) {
     this.db = db;
     this.tx = tx;
     this.box = box;
     this.licenses = licenses;
     this.grace = grace;
+    this.codeDirectory = codeDirectory;
   }
 
   @Override
@@ -79,7 +82,8 @@ public final class WasmL7Filters implements L7Filters {
     Map<UUID, byte[]> secrets = jwtSecrets(config);
     try {
       return WasmFilters.build(
-          config, new WasmFilters.Material(secrets, installedLicense(), codeSha256()));
+          config,
+          new WasmFilters.Material(secrets, installedLicense(), codeSha256(), codeDirectory));
     } finally {
       secrets.values().forEach(s -> Arrays.fill(s, (byte) 0));
     }

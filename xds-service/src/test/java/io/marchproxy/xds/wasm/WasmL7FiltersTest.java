@@ -137,6 +137,24 @@ class WasmL7FiltersTest implements TestPropertyProvider {
   }
 
   @Test
+  void envoyLoadsTheModulesFromTheImageDirectoryByDefault() throws Exception {
+    L7Filters.Chain chain = filters.chain(document(cluster("code-directory")));
+    for (HttpFilter filter : chain.beforeRouter()) {
+      var vm =
+          filter
+              .getTypedConfig()
+              .unpack(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.class)
+              .getConfig()
+              .getVmConfig();
+      String module = vm.getVmId().substring("marchproxy.".length());
+      assertThat(vm.getCode().getLocal().getFilename())
+          .isEqualTo("/etc/envoy/wasm/" + module + ".wasm");
+      assertThat(vm.getEnvironmentVariables().getKeyValuesMap())
+          .containsEntry(WasmFilters.CODE_SHA256_VARIABLE, filters.codeSha256().get(module));
+    }
+  }
+
+  @Test
   void theCodeHashesAreTheBuiltFilters() {
     assertThat(filters.codeSha256().keySet())
         .containsExactlyInAnyOrderElementsOf(WasmFilters.MODULES);
