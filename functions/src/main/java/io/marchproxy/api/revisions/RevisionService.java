@@ -1,5 +1,6 @@
 package io.marchproxy.api.revisions;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.marchproxy.api.audit.AuditLog;
 import io.marchproxy.api.auth.Actor;
 import io.marchproxy.api.desiredstate.SpecStore;
@@ -28,6 +29,7 @@ import java.util.stream.Collectors;
 public class RevisionService {
 
   @Serdeable
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record RevisionSummary(
       long revision,
       String contentHash,
@@ -37,6 +39,7 @@ public class RevisionService {
       List<Publication> publications) {}
 
   @Serdeable
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Revision(
       long revision,
       String contentHash,
@@ -51,6 +54,7 @@ public class RevisionService {
    * failed} with the problems that kept the proxies on their last good configuration.
    */
   @Serdeable
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Publication(String dataPlane, String state, List<Problem> problems, Instant at) {}
 
   @Serdeable

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class RevisionsApiTest extends ApiTest {
 
   @Test
-  void listGetDiffAndARollbackThatReallyRestores() {
+  void listGetDiffAndARollbackThatReallyRestores() throws Exception {
+    io.marchproxy.api.license.LicenseApiTest.installEnterprise(this);
     String cluster = createCluster("history");
     String base = "/api/v1/clusters/" + cluster;
     post(
@@ -105,5 +106,59 @@ class RevisionsApiTest extends ApiTest {
 
     get(base + "/revisions/999", admin()).expectProblem(404, "not-found");
     post(base + "/revisions/999/rollback", null, admin()).expectProblem(404, "not-found");
+  }
+
+  @Test
+  void aRevisionShowsWhatXdsServiceMadeOfItPerDataPlane() throws Exception {
+    io.marchproxy.api.license.LicenseApiTest.installEnterprise(this);
+    String cluster = createCluster("published");
+    String base = "/api/v1/clusters/" + cluster;
+    post(
+            base + "/services",
+            Map.of(
+                "name",
+                "web",
+                "protocol",
+                "http",
+                "endpoints",
+                List.of(Map.of("host", "10.0.0.1", "port", 80))),
+            admin())
+        .expect(201);
+    long revision =
+        Long.parseLong(sql("select current_revision from clusters where id = ?::uuid", cluster));
+    assertThat(get(base + "/revisions/" + revision, admin()).expect(200).map())
+        .containsEntry("publications", List.of());
+
+    // What xds-service records (io.marchproxy.xds.publish.PublicationLog writes these rows).
+    sql(
+        "insert into revision_publications (cluster_id, revision, data_plane, state, problems)"
+            + " values (?::uuid, ?, 'envoy', 'published', '[]'),"
+            + " (?::uuid, ?, 'l4', 'failed', cast(? as jsonb))",
+        cluster,
+        revision,
+        cluster,
+        revision,
+        "[{\"resourceType\":\"mapping\",\"name\":\"pg\",\"message\":\"port 80 is taken\"}]");
+
+    var one = get(base + "/revisions/" + revision, admin()).expect(200).map();
+    @SuppressWarnings("unchecked")
+    var publications = (List<Map<String, Object>>) one.get("publications");
+    assertThat(publications).hasSize(2);
+    assertThat(publications.get(0))
+        .containsEntry("dataPlane", "envoy")
+        .containsEntry("state", "published")
+        .containsEntry("problems", List.of());
+    assertThat(publications.get(1))
+        .containsEntry("dataPlane", "l4")
+        .containsEntry("state", "failed")
+        .containsEntry(
+            "problems",
+            List.of(
+                Map.of("resourceType", "mapping", "name", "pg", "message", "port 80 is taken")));
+    assertThat(publications.get(1).get("at")).isNotNull();
+
+    var listed = get(base + "/revisions?limit=1", admin()).expect(200).items().getFirst();
+    assertThat(listed).containsEntry("revision", (int) revision);
+    assertThat((List<?>) listed.get("publications")).hasSize(2);
   }
 }
