@@ -148,17 +148,17 @@ public final class AdsClient implements AutoCloseable {
             new StreamObserver<>() {
               @Override
               public void onNext(DiscoveryResponse r) {
-                loop.execute(() -> onResponse(gen, r));
+                post(() -> onResponse(gen, r));
               }
 
               @Override
               public void onError(Throwable t) {
-                loop.execute(() -> onStreamEnd(gen, t));
+                post(() -> onStreamEnd(gen, t));
               }
 
               @Override
               public void onCompleted() {
-                loop.execute(() -> onStreamEnd(gen, null));
+                post(() -> onStreamEnd(gen, null));
               }
             });
     Resources held = state.current();
@@ -243,10 +243,22 @@ public final class AdsClient implements AutoCloseable {
     loop.schedule(this::open, jittered, TimeUnit.MILLISECONDS);
   }
 
+  /** Runs {@code r} on the client's thread, unless the client is closed. */
+  private void post(Runnable r) {
+    try {
+      loop.execute(r);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed meanwhile
+    }
+  }
+
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
     closed = true;
-    loop.execute(
+    post(
         () -> {
           if (requests != null) {
             try {
