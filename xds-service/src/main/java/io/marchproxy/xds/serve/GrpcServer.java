@@ -30,12 +30,17 @@ final class GrpcServer implements ReadinessCheck {
 
   private final int port;
   private final List<BindableService> services;
+  private final GrpcTls tls;
   private final HealthStatusManager health = new HealthStatusManager();
   private volatile Server server;
 
-  GrpcServer(@Value("${marchproxy.xds.grpc-port:18000}") int port, List<BindableService> services) {
+  GrpcServer(
+      @Value("${marchproxy.xds.grpc-port:18000}") int port,
+      List<BindableService> services,
+      GrpcTls tls) {
     this.port = port;
     this.services = services;
+    this.tls = tls;
   }
 
   @PostConstruct
@@ -47,13 +52,14 @@ final class GrpcServer implements ReadinessCheck {
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true);
     services.forEach(builder::addService);
+    tls.sslContext().ifPresent(builder::sslContext);
     try {
       server = builder.build().start();
     } catch (IOException e) {
       throw new UncheckedIOException("xDS gRPC server could not listen on port " + port, e);
     }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
-    LOG.info("xDS gRPC server listening on {}", server.getPort());
+    LOG.info("xDS gRPC server listening on {} ({})", server.getPort(), tls.describe());
   }
 
   /** The bound port (differs from the configured one when that was 0). */
