@@ -91,6 +91,10 @@ class ProxylessGrpcIT {
         assertThat(publications.toString())
             .contains("\"dataPlane\":\"grpc\",\"state\":\"published\"");
         awaitApplied(api, cluster, clientId, revision);
+        JsonNode xds = proxy(api, cluster, clientId).get("xds");
+        assertThat(xds.get("connected").asBoolean()).isTrue();
+        assertThat(xds.get("types").get("Listener").get("revision").asLong()).isEqualTo(revision);
+        assertThat(xds.get("types").has("RouteConfiguration")).isTrue();
 
         // 2. An endpoint change through the API moves the client's traffic.
         ObjectNode moved = echoService(beta.getPort());

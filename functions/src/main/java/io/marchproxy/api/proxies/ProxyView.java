@@ -23,14 +23,15 @@ public record ProxyView(
     Instant registeredAt,
     Instant lastSeenAt,
     @Nullable Long appliedRevision,
-    @Nullable Object lastNack) {
+    @Nullable Object lastNack,
+    @Nullable Object xds) {
 
   /**
    * Status derived from the last heartbeat, so every reader (and Lambda) agrees without a sweeper.
    */
   static String columns(long staleSeconds, long offlineSeconds) {
     return "id, cluster_id, name, kind, hostname, region, zone, software_version, registered_at, last_seen_at,"
-        + " applied_revision, last_nack::text as last_nack,"
+        + " applied_revision, last_nack::text as last_nack, xds::text as xds,"
         + " case when last_seen_at > now() - interval '"
         + staleSeconds
         + " seconds' then 'online'"
@@ -42,6 +43,7 @@ public record ProxyView(
   static ProxyView map(ResultSet rs, io.marchproxy.core.config.ClusterConfigRenderer json)
       throws SQLException {
     String nack = rs.getString("last_nack");
+    String xds = rs.getString("xds");
     return new ProxyView(
         Db.uuid(rs, "id"),
         Db.uuid(rs, "cluster_id"),
@@ -55,6 +57,7 @@ public record ProxyView(
         Db.instant(rs, "registered_at"),
         Db.instant(rs, "last_seen_at"),
         (Long) rs.getObject("applied_revision"),
-        nack == null ? null : json.parse(nack, Object.class));
+        nack == null ? null : json.parse(nack, Object.class),
+        xds == null ? null : json.parse(xds, Object.class));
   }
 }

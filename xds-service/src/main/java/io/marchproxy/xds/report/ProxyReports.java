@@ -5,43 +5,65 @@ import io.marchproxy.xds.cache.Snapshot;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micronaut.context.annotation.Value;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.transaction.TransactionOperations;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stage 6, report: what each proxy applied or rejected, written to Postgres so the API shows it
- * (proxies.applied_revision, proxies.last_nack), and counted in metrics.
+ * Stage 6, report: what each proxy holds, applied or rejected. Per proxy and type the last ACKed
+ * version (and the revision it belongs to), whether its stream is connected, the revision it has
+ * applied — written to Postgres in debounced batches (proxies.xds, proxies.applied_revision) so a
+ * fleet ACKing at once costs one transaction, not one per proxy. A NACK is written at once
+ * (proxies.last_nack). Metrics: connected proxies, NACKs, responses, propagation latency.
  */
 @Singleton
 public class ProxyReports {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyReports.class);
 
+  /** The last version of one type a proxy ACKed; {@code revision} null when not the current. */
+  record Acked(String version, Long revision, Instant at) {}
+
+  /** What this replica knows of one proxy's stream. */
+  private static final class State {
+    volatile boolean connected;
+    final Map<String, Acked> types = new ConcurrentHashMap<>();
+    volatile Long applied;
+  }
+
   private final Db db;
   private final TransactionOperations<Connection> tx;
   private final JsonMapper json;
   private final Clock clock;
   private final MeterRegistry metrics;
-  private final Set<UUID> connected = ConcurrentHashMap.newKeySet();
-  private final Map<UUID, Long> appliedRevisions = new ConcurrentHashMap<>();
-
-  /** proxy → type → the version it last ACKed. */
-  private final Map<UUID, Map<String, String>> acked = new ConcurrentHashMap<>();
-
+  private final Map<UUID, State> states = new ConcurrentHashMap<>();
+  private final Set<UUID> dirty = ConcurrentHashMap.newKeySet();
   private final Timer propagation;
+  private final ScheduledExecutorService flusher =
+      Executors.newSingleThreadScheduledExecutor(
+          Thread.ofPlatform().daemon().name("proxy-reports").factory());
   private volatile Function<String, Snapshot> snapshots = g -> null;
 
   ProxyReports(
@@ -49,13 +71,15 @@ public class ProxyReports {
       TransactionOperations<Connection> tx,
       JsonMapper json,
       Clock clock,
-      MeterRegistry metrics) {
+      MeterRegistry metrics,
+      @Value("${marchproxy.xds.report.flush-interval:250ms}") Duration flushInterval) {
     this.db = db;
     this.tx = tx;
     this.json = json;
     this.clock = clock;
     this.metrics = metrics;
-    metrics.gauge("xds_connected_proxies", connected, Set::size);
+    metrics.gauge(
+        "xds_connected_proxies", states, m -> m.values().stream().filter(s -> s.connected).count());
     this.propagation =
         Timer.builder("xds_propagation")
             .description(
@@ -64,6 +88,8 @@ public class ProxyReports {
             .minimumExpectedValue(Duration.ofMillis(1))
             .maximumExpectedValue(Duration.ofSeconds(60))
             .register(metrics);
+    long ms = Math.max(10, flushInterval.toMillis());
+    flusher.scheduleWithFixedDelay(this::flushQuietly, ms, ms, TimeUnit.MILLISECONDS);
   }
 
   /** Where ACKed versions are looked up to learn the revision a proxy applied. */
@@ -72,16 +98,14 @@ public class ProxyReports {
   }
 
   public void connected(UUID proxyId, boolean isConnected) {
-    if (isConnected) {
-      connected.add(proxyId);
-    } else {
-      connected.remove(proxyId);
-      acked.remove(proxyId);
-    }
+    State s = states.computeIfAbsent(proxyId, p -> new State());
+    s.connected = isConnected;
+    dirty.add(proxyId);
   }
 
   public boolean isConnected(UUID proxyId) {
-    return connected.contains(proxyId);
+    State s = states.get(proxyId);
+    return s != null && s.connected;
   }
 
   /**
@@ -90,37 +114,35 @@ public class ProxyReports {
    * (commit → this moment) observed, once per proxy and revision.
    */
   public void ack(UUID proxyId, String group, String typeUrl, String version) {
-    Map<String, String> holds = acked.computeIfAbsent(proxyId, p -> new ConcurrentHashMap<>());
-    holds.put(typeUrl, version);
+    State state = states.computeIfAbsent(proxyId, p -> new State());
     Snapshot s = snapshots.apply(group);
-    if (s == null) {
+    boolean current = s != null && s.get(typeUrl).version().equals(version);
+    state.types.put(typeUrl, new Acked(version, current ? s.revision() : null, clock.instant()));
+    dirty.add(proxyId);
+    if (!current) {
       return;
     }
-    for (Map.Entry<String, String> held : holds.entrySet()) {
-      if (!s.get(held.getKey()).version().equals(held.getValue())) {
+    for (Map.Entry<String, Acked> held : state.types.entrySet()) {
+      if (!s.get(held.getKey()).version().equals(held.getValue().version())) {
         return; // some type is still on an older revision
       }
     }
-    Long before = appliedRevisions.put(proxyId, s.revision());
+    Long before = state.applied;
     if (before == null || before != s.revision()) {
+      state.applied = s.revision();
       if (s.committedAt() != null) {
         Duration took = Duration.between(s.committedAt(), clock.instant());
         if (!took.isNegative()) {
           propagation.record(took);
         }
       }
-      write(
-          "update proxies set applied_revision = ?, last_seen_at = ?, status = 'online' where id = ?",
-          s.revision(),
-          clock.instant(),
-          proxyId);
     }
   }
 
   /** A response went out on a stream (counted per type: a NACK loop would show here). */
   public void sent(String typeUrl) {
     Counter.builder("xds_responses_total")
-        .tag("type", typeUrl.substring(typeUrl.lastIndexOf('.') + 1))
+        .tag("type", shortType(typeUrl))
         .description("xDS responses sent to proxies")
         .register(metrics)
         .increment();
@@ -129,7 +151,7 @@ public class ProxyReports {
   public void nack(
       UUID proxyId, String typeUrl, String rejectedVersion, String keptVersion, String detail) {
     Counter.builder("xds_nack_total")
-        .tag("type", typeUrl.substring(typeUrl.lastIndexOf('.') + 1))
+        .tag("type", shortType(typeUrl))
         .description("Configuration rejected by proxies")
         .register(metrics)
         .increment();
@@ -141,20 +163,97 @@ public class ProxyReports {
     nack.put("errorDetail", detail.length() > 2000 ? detail.substring(0, 2000) : detail);
     nack.put("at", clock.instant().toString());
     try {
-      write(
-          "update proxies set last_nack = cast(? as jsonb) where id = ?",
-          new String(json.writeValueAsBytes(nack)),
-          proxyId);
-    } catch (IOException e) {
-      LOG.error("Could not record a NACK of proxy {}", proxyId, e);
+      String doc = new String(json.writeValueAsBytes(nack), StandardCharsets.UTF_8);
+      tx.executeWrite(
+          s ->
+              db.update(
+                  "update proxies set last_nack = cast(? as jsonb) where id = ?", doc, proxyId));
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("Could not record a NACK of proxy {}: {}", proxyId, e.getMessage());
     }
   }
 
-  private void write(String sql, Object... params) {
-    try {
-      tx.executeWrite(s -> db.update(sql, params));
-    } catch (RuntimeException e) {
-      LOG.warn("Could not record proxy status: {}", e.getMessage());
+  /** Writes what changed since the last flush, in one transaction. */
+  void flush() {
+    if (dirty.isEmpty()) {
+      return;
     }
+    List<UUID> batch = new ArrayList<>(dirty);
+    batch.forEach(dirty::remove);
+    record Row(UUID id, String xds, Long applied, boolean connected) {}
+    List<Row> rows = new ArrayList<>();
+    for (UUID id : batch) {
+      State s = states.get(id);
+      if (s == null) {
+        continue;
+      }
+      Map<String, Object> types = new TreeMap<>();
+      s.types.forEach(
+          (type, acked) -> {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("version", acked.version());
+            t.put("revision", acked.revision());
+            t.put("at", acked.at().toString());
+            types.put(shortType(type), t);
+          });
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("connected", s.connected);
+      doc.put("types", types);
+      try {
+        rows.add(
+            new Row(
+                id,
+                new String(json.writeValueAsBytes(doc), StandardCharsets.UTF_8),
+                s.applied,
+                s.connected));
+      } catch (IOException e) {
+        LOG.warn("Could not render the xDS state of proxy {}", id, e);
+      }
+      if (!s.connected) {
+        states.remove(id, s); // gone from this replica; the row keeps what it last knew
+      }
+    }
+    Instant now = clock.instant();
+    try {
+      tx.executeWrite(
+          status -> {
+            for (Row r : rows) {
+              db.update(
+                  "update proxies set xds = cast(? as jsonb),"
+                      + " applied_revision = coalesce(?, applied_revision),"
+                      + " last_seen_at = case when ? then greatest(last_seen_at, ?) else last_seen_at end"
+                      + " where id = ?",
+                  r.xds(),
+                  r.applied(),
+                  r.connected(),
+                  now,
+                  r.id());
+            }
+            return null;
+          });
+    } catch (RuntimeException e) {
+      LOG.warn("Could not record the xDS state of {} proxies: {}", rows.size(), e.getMessage());
+      dirty.addAll(batch); // retried on the next flush
+    }
+  }
+
+  private void flushQuietly() {
+    try {
+      flush();
+    } catch (RuntimeException e) {
+      LOG.warn("Proxy report flush failed: {}", e.getMessage());
+    }
+  }
+
+  private static String shortType(String typeUrl) {
+    return typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
+  }
+
+  @PreDestroy
+  void stop() {
+    flusher.shutdownNow();
+    states.values().forEach(s -> s.connected = false);
+    dirty.addAll(states.keySet());
+    flushQuietly();
   }
 }

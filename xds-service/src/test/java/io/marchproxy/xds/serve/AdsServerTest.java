@@ -40,6 +40,21 @@ class AdsServerTest extends AdsTestBase {
     }
     assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
         .isEqualTo("3");
+    // Per type: the ACKed version and its revision, and that the stream is connected.
+    assertThat(sql("select xds->>'connected' from proxies where id = '" + f[2] + "'"))
+        .isEqualTo("true");
+    assertThat(
+            sql(
+                "select xds->'types'->'Cluster'->>'version' from proxies where id = '"
+                    + f[2]
+                    + "'"))
+        .isEqualTo(first.getVersionInfo());
+    assertThat(
+            sql(
+                "select xds->'types'->'Cluster'->>'revision' from proxies where id = '"
+                    + f[2]
+                    + "'"))
+        .isEqualTo("3");
 
     // A new snapshot the proxy rejects.
     cache.setSnapshot(group, snapshot(4, "svc-web", 2));
@@ -77,6 +92,22 @@ class AdsServerTest extends AdsTestBase {
     assertThat(third.getResourcesList())
         .extracting(a -> a.unpack(Cluster.class).getName())
         .containsExactly("svc-web-v2");
+
+    // The stream ends: the proxy is shown disconnected, with what it last held.
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    long until = System.nanoTime() + 10_000_000_000L;
+    while (!"false".equals(sql("select xds->>'connected' from proxies where id = '" + f[2] + "'"))
+        && System.nanoTime() < until) {
+      Thread.sleep(50);
+    }
+    assertThat(sql("select xds->>'connected' from proxies where id = '" + f[2] + "'"))
+        .isEqualTo("false");
+    assertThat(
+            sql(
+                "select xds->'types'->'Cluster'->>'revision' from proxies where id = '"
+                    + f[2]
+                    + "'"))
+        .isEqualTo("3");
   }
 
   @Test
