@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
 public class RevisionLoader implements ReadinessCheck {
 
   private static final Logger LOG = LoggerFactory.getLogger(RevisionLoader.class);
+  private static final Pattern LICENSE = Pattern.compile("\"license\"\\s*:\\s*true");
   private static final Pattern CLUSTER =
       Pattern.compile("\"cluster_id\"\\s*:\\s*\"([0-9a-f-]{36})\"");
 
@@ -147,6 +148,8 @@ public class RevisionLoader implements ReadinessCheck {
               Matcher m = CLUSTER.matcher(n.getParameter());
               if (m.find()) {
                 changed(UUID.fromString(m.group(1)));
+              } else if (LICENSE.matcher(n.getParameter()).find()) {
+                scheduler.execute(this::republishAll);
               }
             }
           }
@@ -191,6 +194,16 @@ public class RevisionLoader implements ReadinessCheck {
     if (!batch.isEmpty()) {
       load(batch);
     }
+  }
+
+  /**
+   * Hands every cluster's current revision on again (the license changed: what is built from a
+   * revision may differ although the revision did not).
+   */
+  private void republishAll() {
+    LOG.info("License changed: re-publishing every cluster's current revision");
+    current.clear();
+    resync();
   }
 
   private void resync() {

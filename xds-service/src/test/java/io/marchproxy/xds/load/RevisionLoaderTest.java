@@ -160,4 +160,25 @@ class RevisionLoaderTest implements TestPropertyProvider {
     eventually(() -> recorder.removed.contains(cluster), "removal passed on");
     assertThat(loader.currentRevisions()).doesNotContainKey(cluster);
   }
+
+  @Test
+  void aLicenseChangeHandsEveryCurrentRevisionOnAgain() throws Exception {
+    eventually(loader::initialLoadDone, "initial load");
+    UUID cluster = UUID.randomUUID();
+    sql(
+        "insert into clusters (id, name) values ('" + cluster + "', 'licensed')",
+        revision(cluster, 1));
+    eventually(() -> seen(cluster) == 1, "revision 1 handed on");
+    Thread.sleep(1500); // a resync or two: an unchanged revision is not handed on again
+    assertThat(seen(cluster)).isEqualTo(1);
+
+    sql(
+        "insert into license (id, token) values (1, 'not-a-real-token') on conflict (id) do update set token = excluded.token");
+    eventually(() -> seen(cluster) == 2, "revision 1 handed on again after the license change");
+    sql("delete from license");
+  }
+
+  private long seen(UUID cluster) {
+    return recorder.revisions.stream().filter(r -> r.clusterId().equals(cluster)).count();
+  }
 }
