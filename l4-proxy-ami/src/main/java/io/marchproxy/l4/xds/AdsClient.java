@@ -50,6 +50,7 @@ public final class AdsClient implements AutoCloseable {
   private final boolean tls;
   private final String clusterKey;
   private final Identity identity;
+  private final Node node;
   private final ConfigState state;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
@@ -82,6 +83,7 @@ public final class AdsClient implements AutoCloseable {
     this.initialBackoff = initialBackoff;
     this.maxBackoff = maxBackoff;
     this.backoff = initialBackoff;
+    this.node = buildNode();
     this.loop =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -118,7 +120,7 @@ public final class AdsClient implements AutoCloseable {
     loop.execute(this::open);
   }
 
-  private Node node() {
+  private Node buildNode() {
     Struct.Builder meta = Struct.newBuilder();
     meta.putFields("kind", Value.newBuilder().setStringValue("l4").build());
     return Node.newBuilder()
@@ -163,14 +165,13 @@ public final class AdsClient implements AutoCloseable {
             });
     Resources held = state.current();
     edsNames = held.edsClusterNames();
-    boolean first = true;
     for (String type : TypeUrls.ALL) {
+      // node on every request, like Envoy by default: servers key watches by it
       DiscoveryRequest.Builder req =
-          DiscoveryRequest.newBuilder().setTypeUrl(type).setVersionInfo(held.version(type));
-      if (first) {
-        req.setNode(node());
-        first = false;
-      }
+          DiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(type)
+              .setVersionInfo(held.version(type));
       if (type.equals(TypeUrls.ENDPOINTS)) {
         req.addAllResourceNames(edsNames);
       }
@@ -197,6 +198,7 @@ public final class AdsClient implements AutoCloseable {
     Optional<String> error = state.offer(type, r.getVersionInfo(), r.getResourcesList());
     DiscoveryRequest.Builder ack =
         DiscoveryRequest.newBuilder()
+            .setNode(node)
             .setTypeUrl(type)
             .setResponseNonce(r.getNonce())
             .setVersionInfo(state.current().version(type));
@@ -214,6 +216,7 @@ public final class AdsClient implements AutoCloseable {
         edsNames = names;
         requests.onNext(
             DiscoveryRequest.newBuilder()
+                .setNode(node)
                 .setTypeUrl(TypeUrls.ENDPOINTS)
                 .setVersionInfo(state.current().version(TypeUrls.ENDPOINTS))
                 .setResponseNonce(nonces.getOrDefault(TypeUrls.ENDPOINTS, ""))

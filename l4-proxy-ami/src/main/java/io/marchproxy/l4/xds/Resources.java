@@ -51,30 +51,14 @@ public record Resources(Map<String, Accepted> byType) {
     return byType.containsKey(typeUrl);
   }
 
-  /** Names of the clusters whose endpoints come over EDS: the EDS subscription. */
+  /**
+   * The EDS subscription: empty, i.e. every ClusterLoadAssignment of this proxy's group. A by-name
+   * subscription that grows at an unchanged EDS version is not answered by xds-service's cache
+   * (decision 0302); the l4 group holds only the clusters l4 mappings use, so "all" is exactly what
+   * the proxy needs. Endpoints of clusters it does not know are ignored.
+   */
   public List<String> edsClusterNames() {
-    Accepted a = byType.get(TypeUrls.CLUSTER);
-    if (a == null) {
-      return List.of();
-    }
-    return a.resources().stream()
-        .map(Resources::clusterOrNull)
-        .filter(c -> c != null && c.getType() == Cluster.DiscoveryType.EDS)
-        .map(
-            c ->
-                c.getEdsClusterConfig().getServiceName().isEmpty()
-                    ? c.getName()
-                    : c.getEdsClusterConfig().getServiceName())
-        .sorted()
-        .toList();
-  }
-
-  private static Cluster clusterOrNull(Any any) {
-    try {
-      return any.unpack(Cluster.class);
-    } catch (InvalidProtocolBufferException e) {
-      return null;
-    }
+    return List.of();
   }
 
   /** Everything read into what the proxy runs; the first problem found is thrown. */

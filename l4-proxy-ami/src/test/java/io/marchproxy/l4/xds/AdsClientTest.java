@@ -179,12 +179,10 @@ class AdsClientTest {
                                 && r.getVersionInfo().equals("1")
                                 && !r.hasErrorDetail()
                                 && !r.getResponseNonce().isEmpty()));
-    // the EDS subscription names the cluster
+    // endpoints are subscribed as a whole (decision 0302)
     assertThat(requests)
         .anyMatch(
-            r ->
-                r.getTypeUrl().equals(TypeUrls.ENDPOINTS)
-                    && r.getResourceNamesList().equals(List.of("svc-web")));
+            r -> r.getTypeUrl().equals(TypeUrls.ENDPOINTS) && r.getResourceNamesList().isEmpty());
     assertThat(p.harness().metrics.scrape())
         .contains("marchproxy_l4_xds_updates_total{type=\"lds\",result=\"ack\"} 1");
   }
@@ -272,11 +270,19 @@ class AdsClientTest {
     assertThat(second.state().source()).isEqualTo(ConfigState.Source.DISK);
     assertThat(ask(port, "2")).isEqualTo("a:2");
 
-    // the control plane comes back: the stream resumes from the cached versions
+    // the control plane comes back: the stream resumes from the cached versions, and the
+    // next change arrives over it
     startServer();
+    Backend b = backend("b");
+    publish(
+        "2",
+        tcpListener("mapping-k", port, "svc-k").build(),
+        edsCluster("svc-k", Cluster.LbPolicy.ROUND_ROBIN).build(),
+        cla("svc-k", Ep.of(b.port())));
     await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> second.ads().connected() || second.state().source() == ConfigState.Source.XDS);
+        .atMost(Duration.ofSeconds(15))
+        .until(() -> second.state().source() == ConfigState.Source.XDS);
+    await().untilAsserted(() -> assertThat(ask(port, "3")).isEqualTo("b:3"));
   }
 
   @Test
