@@ -99,7 +99,7 @@ public final class SnapshotCache implements ConfigWatcher {
       sender(w.nodeId())
           .execute(
               () -> {
-                if (!respondDelta(w.watch(), next)) {
+                if (!respondDelta(w.nodeId(), w.watch(), next)) {
                   registerDelta(group, w); // nothing changed for this client: keep waiting
                 }
               });
@@ -133,7 +133,7 @@ public final class SnapshotCache implements ConfigWatcher {
       boolean hasClusterChanged,
       boolean allowDefaultEmptyEdsUpdate) {
     Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, consumer);
-    String nodeId = request.v3Request().getNode().getId();
+    String nodeId = groups.nodeIdOf(request.v3Request().getNode());
     String group = groups.groupOf(request.v3Request().getNode());
     if (group == null) {
       return watch; // unauthenticated node: never answered (the server refuses such streams first)
@@ -207,13 +207,13 @@ public final class SnapshotCache implements ConfigWatcher {
     }
     DeltaWatch watch =
         new DeltaWatch(request, tracked, pendingResources, requesterVersion, isWildcard, consumer);
-    String nodeId = request.v3Request().getNode().getId();
+    String nodeId = groups.nodeIdOf(request.v3Request().getNode());
     String group = groups.groupOf(request.v3Request().getNode());
     if (group == null) {
       return watch;
     }
     Snapshot s = snapshots.get(group);
-    if (s != null && respondDelta(watch, s)) {
+    if (s != null && respondDelta(nodeId, watch, s)) {
       return watch;
     }
     registerDelta(group, new OpenDeltaWatch(nodeId, watch));
@@ -227,10 +227,17 @@ public final class SnapshotCache implements ConfigWatcher {
     w.watch().setStop(() -> deltaWatches.getOrDefault(group, Set.of()).remove(w));
   }
 
-  /** Sends what changed for this client (and what it must remove); false when nothing did. */
-  private boolean respondDelta(DeltaWatch watch, Snapshot s) {
+  /**
+   * Sends what changed for this client (and what it must remove); false when nothing did, or when
+   * what would be sent is the version this client rejected.
+   */
+  private boolean respondDelta(String nodeId, DeltaWatch watch, Snapshot s) {
     DeltaXdsRequest request = watch.request();
     ResourceSet set = s.get(request.getTypeUrl());
+    String refused = rejected.get(nodeId + "|" + request.getTypeUrl());
+    if (refused != null && refused.equals(set.version())) {
+      return false; // the client rejected exactly this; wait for the next version
+    }
     boolean wildcard = watch.isWildcard();
     Set<String> interested = new HashSet<>(watch.trackedResources().keySet());
     interested.addAll(watch.pendingResources());

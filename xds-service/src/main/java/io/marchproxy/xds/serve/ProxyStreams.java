@@ -5,6 +5,7 @@ import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
@@ -60,9 +61,23 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
     this.cache = cache;
   }
 
+  /**
+   * The node of the stream whose request is being handled on this thread: java-control-plane runs
+   * the request callbacks and then asks the cache for a watch, in order, on one thread, and a
+   * client may send {@code node} on its first request only (Envoy's set_node_on_first_message_only,
+   * many SDKs).
+   */
+  private static final ThreadLocal<String> CURRENT_NODE = new ThreadLocal<>();
+
+  @Override
+  public String nodeIdOf(Node node) {
+    String id = node.getId();
+    return id.isEmpty() && CURRENT_NODE.get() != null ? CURRENT_NODE.get() : id;
+  }
+
   @Override
   public String groupOf(Node node) {
-    Member m = nodes.get(node.getId());
+    Member m = nodes.get(nodeIdOf(node));
     return m == null ? null : NodeGroups.group(m.clusterId(), m.kind());
   }
 
@@ -75,6 +90,7 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
       throw new RequestException(
           Status.PERMISSION_DENIED.withDescription("node.id changed on the stream"));
     }
+    CURRENT_NODE.set(streamNodes.get(streamId));
     Member m = nodes.get(streamNodes.get(streamId));
     String nonce = request.getResponseNonce();
     if (nonce.isEmpty()) {
@@ -174,13 +190,23 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
   public void onV3StreamResponse(
       long streamId, DiscoveryRequest request, DiscoveryResponse response) {
     reports.sent(response.getTypeUrl());
-    sent.computeIfAbsent(streamId, s -> new ConcurrentHashMap<>())
-        .put(response.getNonce(), response.getVersionInfo());
-    Map<String, String> nonces = sent.get(streamId);
-    if (nonces.size() > 64) {
+    remember(streamId, response.getNonce(), response.getVersionInfo());
+  }
+
+  /** A delta response carries the type's snapshot version as system_version_info. */
+  @Override
+  public void onV3StreamDeltaResponse(
+      long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    reports.sent(response.getTypeUrl());
+    remember(streamId, response.getNonce(), response.getSystemVersionInfo());
+  }
+
+  private void remember(long streamId, String nonce, String version) {
+    Map<String, String> nonces = sent.computeIfAbsent(streamId, s -> new ConcurrentHashMap<>());
+    if (nonces.size() >= 64) {
       nonces.clear(); // only the latest nonces are ever answered
-      nonces.put(response.getNonce(), response.getVersionInfo());
     }
+    nonces.put(nonce, version);
   }
 
   @Override
@@ -189,10 +215,26 @@ final class ProxyStreams implements DiscoveryServerCallbacks, NodeGroups {
     if (!streamNodes.containsKey(streamId)) {
       admit(streamId, request.getNode());
     }
+    CURRENT_NODE.set(streamNodes.get(streamId));
+    String nonce = request.getResponseNonce();
+    if (nonce.isEmpty()) {
+      return; // a subscription, not an answer
+    }
+    Member m = nodes.get(streamNodes.get(streamId));
+    String version = sent.getOrDefault(streamId, Map.of()).get(nonce);
     if (request.hasErrorDetail()) {
-      Member m = nodes.get(streamNodes.get(streamId));
+      if (version != null) {
+        cache.rejected(streamNodes.get(streamId), request.getTypeUrl(), version);
+      }
       reports.nack(
-          m.proxyId(), request.getTypeUrl(), "", "", request.getErrorDetail().getMessage());
+          m.proxyId(),
+          request.getTypeUrl(),
+          version == null ? "" : version,
+          "",
+          request.getErrorDetail().getMessage());
+    } else if (version != null) {
+      reports.ack(
+          m.proxyId(), NodeGroups.group(m.clusterId(), m.kind()), request.getTypeUrl(), version);
     }
   }
 

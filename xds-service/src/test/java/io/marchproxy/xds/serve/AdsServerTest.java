@@ -31,8 +31,11 @@ class AdsServerTest extends AdsTestBase {
     assertThat(first.getVersionInfo())
         .isEqualTo(cache.snapshot(group).orElseThrow().get(TypeUrls.CLUSTER).version());
 
-    // ACK: the proxy applied revision 3.
-    s.requests().onNext(cds(f[2], first.getVersionInfo(), first.getNonce()));
+    // ACK: the proxy applied revision 3. Like Envoy with set_node_on_first_message_only, it
+    // sends no node after the first request: the stream's node still counts.
+    s.requests()
+        .onNext(
+            cds(f[2], first.getVersionInfo(), first.getNonce()).toBuilder().clearNode().build());
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (!"3".equals(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
         && System.nanoTime() < deadline) {
@@ -162,6 +165,86 @@ class AdsServerTest extends AdsTestBase {
     assertThat(response).as("served after the key in node metadata was checked").isNotNull();
     assertThat(response.getResourcesCount()).isEqualTo(1);
     assertThat(keyed.errors()).isEmpty();
+  }
+
+  @Test
+  void deltaStreamsRecordAcksAndNacksAndDoNotLoop() throws Exception {
+    String[] f = fleet("ads-delta");
+    String group = io.marchproxy.xds.cache.NodeGroups.group(f[0], "envoy");
+    cache.setSnapshot(group, snapshot(7, "svc-delta", 1));
+    channel =
+        io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("localhost", port)
+            .usePlaintext()
+            .build();
+    var md = new io.grpc.Metadata();
+    md.put(
+        io.grpc.Metadata.Key.of("x-cluster-key", io.grpc.Metadata.ASCII_STRING_MARSHALLER), f[1]);
+    var responses =
+        new java.util.concurrent.LinkedBlockingQueue<
+            io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse>();
+    var requests =
+        io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md))
+            .deltaAggregatedResources(
+                new io.grpc.stub.StreamObserver<>() {
+                  @Override
+                  public void onNext(
+                      io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse value) {
+                    responses.add(value);
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {}
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    var node = io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(f[2]).build();
+    requests.onNext(
+        io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(TypeUrls.CLUSTER)
+            .build());
+    var first = responses.poll(10, TimeUnit.SECONDS);
+    assertThat(first).isNotNull();
+    assertThat(first.getResourcesList()).extracting(r -> r.getName()).containsExactly("svc-delta");
+    requests.onNext(
+        io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+            .setTypeUrl(TypeUrls.CLUSTER)
+            .setResponseNonce(first.getNonce())
+            .build());
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!"7".equals(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
+        .as("a delta ACK applies the revision")
+        .isEqualTo("7");
+
+    cache.setSnapshot(group, snapshot(8, "svc-delta", 2));
+    var second = responses.poll(10, TimeUnit.SECONDS);
+    assertThat(second).isNotNull();
+    requests.onNext(
+        io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest.newBuilder()
+            .setTypeUrl(TypeUrls.CLUSTER)
+            .setResponseNonce(second.getNonce())
+            .setErrorDetail(Status.newBuilder().setCode(3).setMessage("delta says no"))
+            .build());
+    assertThat(responses.poll(1500, TimeUnit.MILLISECONDS))
+        .as("no re-send after a delta NACK")
+        .isNull();
+    assertThat(sql("select last_nack->>'errorDetail' from proxies where id = '" + f[2] + "'"))
+        .isEqualTo("delta says no");
+    assertThat(sql("select last_nack->>'rejectedVersion' from proxies where id = '" + f[2] + "'"))
+        .isEqualTo(second.getSystemVersionInfo());
+
+    // The next revision is delivered.
+    cache.setSnapshot(group, snapshot(9, "svc-delta", 3));
+    var third = responses.poll(10, TimeUnit.SECONDS);
+    assertThat(third).as("the revision after the rejected one").isNotNull();
+    assertThat(third.getSystemVersionInfo()).isNotEqualTo(second.getSystemVersionInfo());
+    requests.onCompleted();
   }
 
   private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest withNodeKey(
