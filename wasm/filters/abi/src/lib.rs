@@ -313,6 +313,12 @@ pub fn response_header(name: &str) -> Option<Vec<u8>> {
 }
 
 pub fn set_request_header(name: &str, value: &str) {
+    set_request_header_bytes(name, value.as_bytes());
+}
+
+/// As `set_request_header`, for a value the caller already holds as bytes (the host takes any
+/// bytes; callers keep them to visible ASCII).
+pub fn set_request_header_bytes(name: &str, value: &[u8]) {
     unsafe {
         host::proxy_replace_header_map_value(
             MapType::RequestHeaders as u32,

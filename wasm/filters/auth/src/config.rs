@@ -21,6 +21,14 @@ impl Algorithm {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Hs256 => "HS256",
+            Algorithm::Hs384 => "HS384",
+            Algorithm::Hs512 => "HS512",
+        }
+    }
+
     /// Both the signature length and, per RFC 7518 section 3.2, the smallest allowed key.
     pub fn output_len(self) -> usize {
         match self {

@@ -147,17 +147,21 @@ macro_rules! block_function {
     ($name:ident, $word:ty, $rounds:expr, $k:ident,
      big_sigma0: $a0:expr, $a1:expr, $a2:expr; big_sigma1: $e0:expr, $e1:expr, $e2:expr;
      sigma0: $s00:expr, $s01:expr, $s0shift:expr; sigma1: $s10:expr, $s11:expr, $s1shift:expr) => {
-        fn $name(state: &mut [$word; 8], block: &[u8]) {
+        fn $name(state: &mut [$word; 8], block: &[u8; 16 * core::mem::size_of::<$word>()]) {
             const BYTES: usize = core::mem::size_of::<$word>();
-            let mut w = [0 as $word; 16];
-            for (slot, bytes) in w.iter_mut().zip(block.chunks_exact(BYTES)) {
-                let mut word: $word = 0;
-                for byte in bytes {
-                    word = (word << 8) | *byte as $word;
-                }
-                *slot = word;
+            // Each word loaded once, straight into a local: one memory read per word (big-endian
+            // conversion is arithmetic), no schedule array on the shadow stack, no inner loop.
+            macro_rules! word {
+                ($i:expr) => {{
+                    let mut bytes = [0u8; BYTES];
+                    bytes.copy_from_slice(&block[$i * BYTES..($i + 1) * BYTES]);
+                    <$word>::from_be_bytes(bytes)
+                }};
             }
-            let [mut w0, mut w1, mut w2, mut w3, mut w4, mut w5, mut w6, mut w7, mut w8, mut w9, mut w10, mut w11, mut w12, mut w13, mut w14, mut w15] = w;
+            let (mut w0, mut w1, mut w2, mut w3) = (word!(0), word!(1), word!(2), word!(3));
+            let (mut w4, mut w5, mut w6, mut w7) = (word!(4), word!(5), word!(6), word!(7));
+            let (mut w8, mut w9, mut w10, mut w11) = (word!(8), word!(9), word!(10), word!(11));
+            let (mut w12, mut w13, mut w14, mut w15) = (word!(12), word!(13), word!(14), word!(15));
             let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
 
             macro_rules! round {
@@ -266,7 +270,7 @@ impl UpdateCore for Sha256Core {
     fn update_blocks(&mut self, blocks: &[Block<Self>]) {
         self.blocks = self.blocks.wrapping_add(blocks.len() as u64);
         for block in blocks {
-            compress256(&mut self.state, block);
+            compress256(&mut self.state, block.as_ref());
         }
     }
 }
@@ -275,7 +279,7 @@ impl FixedOutputCore for Sha256Core {
     fn finalize_fixed_core(&mut self, buffer: &mut Buffer<Self>, out: &mut Output<Self>) {
         let bits = 8 * (buffer.get_pos() as u64 + U64::U64 * self.blocks);
         let state = &mut self.state;
-        buffer.len64_padding_be(bits, |block| compress256(state, block));
+        buffer.len64_padding_be(bits, |block| compress256(state, block.as_ref()));
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state.iter()) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
@@ -311,14 +315,14 @@ impl Sha512State {
     fn update(&mut self, blocks: &[Block<Sha512Core>]) {
         self.blocks = self.blocks.wrapping_add(blocks.len() as u128);
         for block in blocks {
-            compress512(&mut self.state, block);
+            compress512(&mut self.state, block.as_ref());
         }
     }
 
     fn finalize(&mut self, buffer: &mut Buffer<Sha512Core>, out: &mut [u8]) {
         let bits = 8 * (buffer.get_pos() as u128 + U128::U64 as u128 * self.blocks);
         let state = &mut self.state;
-        buffer.len128_padding_be(bits, |block| compress512(state, block));
+        buffer.len128_padding_be(bits, |block| compress512(state, block.as_ref()));
         for (chunk, word) in out.chunks_exact_mut(8).zip(self.state.iter()) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
