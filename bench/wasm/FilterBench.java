@@ -32,7 +32,7 @@ public class FilterBench {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
     // Optional: only the scenarios whose name contains this text (bench/wasm/profile.sh uses it).
     String only = args.length > 1 ? args[1] : "";
-    String jwt = jwt();
+    String jwt = jwt("jti-bench");
     String authConfig = authConfig();
     String licenseConfig =
         "{\"edition\":\"business\",\"features\":[\"sso\"],\"rules\":[{\"path_prefix\":\"/admin/sso\",\"feature\":\"sso\"},{\"path_prefix\":\"/waf\",\"feature\":\"waf\"}]}";
@@ -46,6 +46,13 @@ public class FilterBench {
         var metrics = FilterHost.start(Filter.METRICS, metricsConfig)) {
       var withJwt = Request.get("/orders/42").withHeader("authorization", "Bearer " + jwt);
       var withToken = Request.get("/orders/42").withHeader("authorization", "Bearer " + SERVICE_TOKEN);
+      // 4,096 distinct tokens (a jti each) taken in turn: far more than the filter's cache of
+      // accepted JWTs holds (64), so every request pays the full verification.
+      var distinct = new Request[4096];
+      for (int i = 0; i < distinct.length; i++) {
+        distinct[i] = Request.get("/orders/42").withHeader("authorization", "Bearer " + jwt("jti-" + i));
+      }
+      var next = new int[1];
       expect(auth.send(withJwt).status(), 200);
       expect(auth.send(withToken).status(), 200);
       expect(license.send(Request.get("/waf/rules")).status(), 402);
@@ -53,6 +60,10 @@ public class FilterBench {
       var scenarios =
           List.of(
               new Scenario("auth, HS256 JWT accepted (compiled)", iterations, () -> auth.send(withJwt)),
+              new Scenario(
+                  "auth, HS256 JWT accepted, every token new (compiled)",
+                  iterations,
+                  () -> auth.send(distinct[next[0]++ & (distinct.length - 1)])),
               new Scenario("auth, static token accepted (compiled)", iterations, () -> auth.send(withToken)),
               new Scenario("auth, no token -> 401 (compiled)", iterations, () -> auth.send(Request.get("/orders/42"))),
               new Scenario("auth, HS256 JWT accepted (interpreted)", Math.max(1, iterations / 50), () -> authInterpreted.send(withJwt)),
@@ -138,12 +149,12 @@ public class FilterBench {
     }
   }
 
-  static String jwt() throws Exception {
+  static String jwt(String id) {
     var url = Base64.getUrlEncoder().withoutPadding();
     String header = url.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}".getBytes(StandardCharsets.UTF_8));
     String claims =
         url.encodeToString(
-            ("{\"sub\":\"alice\",\"iss\":\"https://id.example\",\"aud\":\"orders-api\",\"exp\":"
+            ("{\"sub\":\"alice\",\"jti\":\"" + id + "\",\"iss\":\"https://id.example\",\"aud\":\"orders-api\",\"exp\":"
                     + (Instant.now().getEpochSecond() + 86_400)
                     + "}")
                 .getBytes(StandardCharsets.UTF_8));

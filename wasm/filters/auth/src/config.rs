@@ -87,6 +87,8 @@ pub struct AuthConfig {
     pub exempt_paths: Vec<ExemptPath>,
     pub max_token_bytes: usize,
     pub principal_header: String,
+    /// Accepted JWTs of this configuration (see `jwt_cache.rs`).
+    pub jwt_cache: std::cell::RefCell<crate::jwt_cache::JwtCache>,
 }
 
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8192;
@@ -140,6 +142,7 @@ pub fn parse(bytes: &[u8]) -> Result<AuthConfig, String> {
         principal_header: optional_string(root.get("principal_header"), "principal_header")?
             .unwrap_or_else(|| "x-marchproxy-principal".into())
             .to_ascii_lowercase(),
+        jwt_cache: Default::default(),
     })
 }
 

@@ -7,6 +7,7 @@
 use crate::b64url;
 use crate::config::{Algorithm, JwtRules};
 use crate::json::{self, Kind, Value};
+use crate::jwt_cache::Verified;
 
 /// Why a token was refused; each maps to a short `reason` in the 403 body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,14 +47,15 @@ pub fn dots(token: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Verifies `token` (whose dots are at `dots`) at `now` (seconds since the epoch); on success
-/// appends the subject claim, as `printable` keeps it, to `principal`.
+/// appends the subject claim, as `printable` keeps it, to `principal`, and returns what a later
+/// request with the same token must still pass.
 pub fn verify(
     rules: &JwtRules,
     token: &[u8],
     (first_dot, second_dot): (usize, usize),
     now: f64,
     principal: &mut Vec<u8>,
-) -> Result<(), Refusal> {
+) -> Result<Verified, Refusal> {
     let header_b64 = &token[..first_dot];
     let payload_b64 = &token[first_dot + 1..second_dot];
     let signature_b64 = &token[second_dot + 1..];
@@ -106,7 +108,7 @@ pub fn verify(
     let signing_input = &token[..second_dot];
     // During a rotation both the old and the new key are configured; a token names its key with
     // `kid` when the issuer sets one, else every key of its algorithm is tried.
-    let signed = rules
+    let signer = rules
         .keys
         .iter()
         .filter(|k| k.algorithm == algorithm && k.valid_at(now))
@@ -114,10 +116,8 @@ pub fn verify(
             (Some(kid), Some(id)) => kid.str_eq(id.as_bytes()),
             _ => true,
         })
-        .any(|k| k.mac.verify(signing_input, signature));
-    if !signed {
-        return Err(Refusal::BadSignature);
-    }
+        .find(|k| k.mac.verify(signing_input, signature))
+        .ok_or(Refusal::BadSignature)?;
 
     let claims = decode_segment(payload_b64, &mut buffer)?;
     let mut found = Claims::default();
@@ -150,7 +150,12 @@ pub fn verify(
     if let Some(subject) = found.sub {
         push_printable(principal, subject);
     }
-    Ok(())
+    Ok(Verified {
+        // Both known to be numbers (or absent) by now.
+        exp: found.exp.and_then(|v| v.as_f64()),
+        nbf: found.nbf.and_then(|v| v.as_f64()),
+        key_expires_at: signer.expires_at,
+    })
 }
 
 /// The claims the filter reads; the last of duplicate names wins.

@@ -6,6 +6,7 @@ mod b64url;
 mod config;
 mod json;
 mod jwt;
+mod jwt_cache;
 mod mac;
 mod reply;
 mod selftest;
@@ -130,10 +131,17 @@ fn authenticate(config: &AuthConfig) -> Verdict {
     let dots = if config.jwt.is_some() { jwt::dots(token) } else { None };
     match (&config.jwt, dots) {
         (Some(rules), Some(dots)) => {
+            let now = now_seconds();
+            if let Some(principal) = config.jwt_cache.borrow().lookup(token, rules, now) {
+                return Verdict::Allow(principal.to_vec());
+            }
             let mut principal = Vec::with_capacity(64);
             principal.extend_from_slice(b"jwt:");
-            match jwt::verify(rules, token, dots, now_seconds(), &mut principal) {
-                Ok(()) => Verdict::Allow(principal),
+            match jwt::verify(rules, token, dots, now, &mut principal) {
+                Ok(verified) => {
+                    config.jwt_cache.borrow_mut().insert(token, &principal, verified);
+                    Verdict::Allow(principal)
+                }
                 Err(refusal) => Verdict::Refused(refusal.reason()),
             }
         }

@@ -144,19 +144,17 @@ const IV512: [u64; 8] = [
 /// renamed round to round instead of shifted. One iteration stays well under HotSpot's
 /// huge-method limit once Chicory turns it into a JVM method.
 macro_rules! block_function {
-    ($name:ident, $word:ty, $rounds:expr, $k:ident,
+    ($name:ident, $word:ty, $rounds:expr, $k:ident, $load:ident,
      big_sigma0: $a0:expr, $a1:expr, $a2:expr; big_sigma1: $e0:expr, $e1:expr, $e2:expr;
      sigma0: $s00:expr, $s01:expr, $s0shift:expr; sigma1: $s10:expr, $s11:expr, $s1shift:expr) => {
         fn $name(state: &mut [$word; 8], block: &[u8; 16 * core::mem::size_of::<$word>()]) {
-            const BYTES: usize = core::mem::size_of::<$word>();
-            // Each word loaded once, straight into a local: one memory read per word (big-endian
-            // conversion is arithmetic), no schedule array on the shadow stack, no inner loop.
+            // Each word loaded once, straight into a local (no schedule array on the shadow stack,
+            // no inner loop); `$load` and `$k` read two 32-bit words per 64-bit memory access
+            // for SHA-256: in the JVM host every memory access is a bounds-checked call.
             macro_rules! word {
-                ($i:expr) => {{
-                    let mut bytes = [0u8; BYTES];
-                    bytes.copy_from_slice(&block[$i * BYTES..($i + 1) * BYTES]);
-                    <$word>::from_be_bytes(bytes)
-                }};
+                ($i:expr) => {
+                    $load(block, $i)
+                };
             }
             let (mut w0, mut w1, mut w2, mut w3) = (word!(0), word!(1), word!(2), word!(3));
             let (mut w4, mut w5, mut w6, mut w7) = (word!(4), word!(5), word!(6), word!(7));
@@ -169,7 +167,7 @@ macro_rules! block_function {
                     let t1 = $vh
                         .wrapping_add($ve.rotate_right($e0) ^ $ve.rotate_right($e1) ^ $ve.rotate_right($e2))
                         .wrapping_add(($ve & $vf) ^ (!$ve & $vg))
-                        .wrapping_add($k[$i])
+                        .wrapping_add($k($i))
                         .wrapping_add($w);
                     let t2 = ($va.rotate_right($a0) ^ $va.rotate_right($a1) ^ $va.rotate_right($a2))
                         .wrapping_add(($va & $vb) ^ ($va & $vc) ^ ($vb & $vc));
@@ -225,16 +223,60 @@ macro_rules! block_function {
                 round!(b, c, d, e, f, g, h, a, w15, base + 15);
                 base += 16;
             }
-            for (slot, value) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-                *slot = slot.wrapping_add(value);
-            }
+            // Written out, not zipped with an array: no temporary on the shadow stack.
+            state[0] = state[0].wrapping_add(a);
+            state[1] = state[1].wrapping_add(b);
+            state[2] = state[2].wrapping_add(c);
+            state[3] = state[3].wrapping_add(d);
+            state[4] = state[4].wrapping_add(e);
+            state[5] = state[5].wrapping_add(f);
+            state[6] = state[6].wrapping_add(g);
+            state[7] = state[7].wrapping_add(h);
         }
     };
 }
 
-block_function!(compress256, u32, 64, K256,
+/// K256[i], from the packed table: an even and the following odd round share one 64-bit load
+/// (the optimizer merges the two identical loads of a pair).
+#[inline(always)]
+fn k256(i: usize) -> u32 {
+    (K256_PAIRS[i / 2] >> (32 * (1 - (i & 1)))) as u32
+}
+
+/// K256 two constants per u64 (even round in the high half), built at compile time.
+const K256_PAIRS: [u64; 32] = {
+    let mut pairs = [0u64; 32];
+    let mut i = 0;
+    while i < 32 {
+        pairs[i] = (K256[2 * i] as u64) << 32 | K256[2 * i + 1] as u64;
+        i += 1;
+    }
+    pairs
+};
+
+/// Big-endian message word `i` of a 64-byte block, read as half of a 64-bit load.
+#[inline(always)]
+fn load256(block: &[u8; 64], i: usize) -> u32 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&block[i / 2 * 8..i / 2 * 8 + 8]);
+    (u64::from_be_bytes(bytes) >> (32 * (1 - (i & 1)))) as u32
+}
+
+#[inline(always)]
+fn k512(i: usize) -> u64 {
+    K512[i]
+}
+
+#[inline(always)]
+fn load512(block: &[u8; 128], i: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&block[i * 8..i * 8 + 8]);
+    u64::from_be_bytes(bytes)
+}
+
+block_function!(compress256, u32, 64, k256, load256,
     big_sigma0: 2, 13, 22; big_sigma1: 6, 11, 25; sigma0: 7, 18, 3; sigma1: 17, 19, 10);
-block_function!(compress512, u64, 80, K512,
+block_function!(compress512, u64, 80, k512, load512,
     big_sigma0: 28, 34, 39; big_sigma1: 14, 18, 41; sigma0: 1, 8, 7; sigma1: 19, 61, 6);
 
 #[derive(Clone)]

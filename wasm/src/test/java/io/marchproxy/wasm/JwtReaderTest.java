@@ -324,6 +324,55 @@ class JwtReaderTest {
   }
 
   @Test
+  void aTokenAcceptedBeforeIsNotAcceptedWhenAnyOfItsBytesDiffers() {
+    // The first request stores the token in the filter's cache of accepted JWTs; every one-byte
+    // change must still be refused (the cache compares whole tokens, decision 0204).
+    String good = Jwt.sign("HS256", NEW_KEY, "2026-02", with("\"jti\":\"cache-1\""));
+    assertThat(send(good).status()).isEqualTo(200);
+    for (int at = 0; at < good.length(); at++) {
+      char original = good.charAt(at);
+      char changed = original == 'A' ? 'B' : original == '.' ? '-' : 'A';
+      String mutated = good.substring(0, at) + changed + good.substring(at + 1);
+      assertThat(send(mutated).status()).as("byte %d", at).isEqualTo(403);
+    }
+    assertThat(send(good).status()).isEqualTo(200);
+  }
+
+  @Test
+  void aCachedTokenStillExpiresAndItsKeyStillRetires() throws Exception {
+    long now = AuthFilterTest.now();
+    String config =
+        """
+        {"jwt": {"leeway_seconds": 0, "require_expiry": false, "keys": [
+           {"id": "short", "algorithm": "HS256", "secret_base64": "%s", "expires_at": %d},
+           {"id": "long", "algorithm": "HS256", "secret_base64": "%s"}]}}
+        """
+            .formatted(
+                AuthFilterTest.b64(AuthFilterTest.OLD_KEY), now + 3, AuthFilterTest.b64(NEW_KEY));
+    try (FilterHost host = FilterHost.start(Filter.AUTH, config)) {
+      java.util.function.Function<String, Exchange> call =
+          token -> host.send(Request.get("/orders").withHeader("authorization", "Bearer " + token));
+      String expiring =
+          Jwt.sign("HS256", NEW_KEY, "long", "{\"sub\":\"a\",\"exp\":" + (now + 3) + "}");
+      String notYet =
+          Jwt.sign("HS256", NEW_KEY, "long", "{\"sub\":\"b\",\"nbf\":" + (now + 3) + "}");
+      String retiringKey = Jwt.sign("HS256", AuthFilterTest.OLD_KEY, "short", "{\"sub\":\"c\"}");
+      assertThat(call.apply(expiring).status()).isEqualTo(200);
+      assertThat(call.apply(expiring).status()).isEqualTo(200);
+      assertThat(call.apply(retiringKey).status()).isEqualTo(200);
+      assertThat(call.apply(retiringKey).status()).isEqualTo(200);
+      assertThat(call.apply(notYet).body()).contains("token_not_yet_valid");
+
+      Thread.sleep(4_500);
+
+      assertThat(call.apply(expiring).body()).contains("token_expired");
+      assertThat(call.apply(retiringKey).body()).contains("bad_signature");
+      assertThat(call.apply(notYet).status()).isEqualTo(200);
+      assertThat(call.apply(notYet).status()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void acceptsClaimsOfEveryLength() {
     // Every length of the claims segment modulo 4 (and of its final group) decodes.
     for (int pad = 0; pad < 24; pad++) {
