@@ -71,7 +71,7 @@ public final class Registration {
             saved.get().proxyId());
         return saved.get();
       }
-      throw new IOException("cannot register with " + api + ": " + e.getMessage(), e);
+      throw new IOException("cannot register with " + api + ": " + e, e);
     }
     if (r.statusCode() != 200 && r.statusCode() != 201) {
       throw new IOException("registration refused: HTTP " + r.statusCode() + " " + r.body());
