@@ -36,7 +36,16 @@ pub fn decode_into(segment: &[u8], out: &mut [u8]) -> Result<(), ()> {
     let mut quads = segment.chunks_exact(4);
     let mut triples = out.chunks_exact_mut(3);
     for (quad, triple) in (&mut quads).zip(&mut triples) {
-        let (a, b, c, d) = (sextet(quad[0]), sextet(quad[1]), sextet(quad[2]), sextet(quad[3]));
+        // One 32-bit memory read per four symbols.
+        let mut symbols = [0u8; 4];
+        symbols.copy_from_slice(quad);
+        let symbols = u32::from_le_bytes(symbols);
+        let (a, b, c, d) = (
+            sextet(symbols as u8),
+            sextet((symbols >> 8) as u8),
+            sextet((symbols >> 16) as u8),
+            sextet((symbols >> 24) as u8),
+        );
         // Valid sextets are below 64; the 0xff of anything else shows in the OR.
         if a | b | c | d > 63 {
             return Err(());

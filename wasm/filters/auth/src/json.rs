@@ -266,6 +266,7 @@ impl<'a> Reader<'a> {
         let mut escaped = false;
         let mut non_ascii = false;
         loop {
+            self.skip_plain_ascii();
             let byte = self.byte().ok_or(())?;
             match byte {
                 b'"' => break,
@@ -312,6 +313,29 @@ impl<'a> Reader<'a> {
             raw,
             escaped,
         })
+    }
+
+    /// Skips 8 bytes at a time while none of them is `"`, `\\`, a control character or
+    /// non-ASCII (one memory read per 8 bytes; the byte loop handles whatever stops it).
+    #[inline(always)]
+    fn skip_plain_ascii(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
+            let quote = w ^ (ONES * b'"' as u64);
+            let backslash = w ^ (ONES * b'\\' as u64);
+            let special = w
+                | quote.wrapping_sub(ONES) & !quote
+                | backslash.wrapping_sub(ONES) & !backslash
+                | w.wrapping_sub(ONES * 0x20) & !w;
+            if special & HIGHS != 0 {
+                return;
+            }
+            self.at += 8;
+        }
     }
 
     fn hex4(&mut self) -> Result<u32, ()> {
