@@ -36,11 +36,7 @@ class AdsServerTest extends AdsTestBase {
     s.requests()
         .onNext(
             cds(f[2], first.getVersionInfo(), first.getNonce()).toBuilder().clearNode().build());
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!"3".equals(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
-        && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    awaitSql("select applied_revision from proxies where id = '" + f[2] + "'", "3");
     assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
         .isEqualTo("3");
     // Per type: the ACKed version and its revision, and that the stream is connected.
@@ -98,11 +94,7 @@ class AdsServerTest extends AdsTestBase {
 
     // The stream ends: the proxy is shown disconnected, with what it last held.
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    long until = System.nanoTime() + 10_000_000_000L;
-    while (!"false".equals(sql("select xds->>'connected' from proxies where id = '" + f[2] + "'"))
-        && System.nanoTime() < until) {
-      Thread.sleep(50);
-    }
+    awaitSql("select xds->>'connected' from proxies where id = '" + f[2] + "'", "false");
     assertThat(sql("select xds->>'connected' from proxies where id = '" + f[2] + "'"))
         .isEqualTo("false");
     assertThat(
@@ -213,11 +205,7 @@ class AdsServerTest extends AdsTestBase {
             .setTypeUrl(TypeUrls.CLUSTER)
             .setResponseNonce(first.getNonce())
             .build());
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!"7".equals(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
-        && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    awaitSql("select applied_revision from proxies where id = '" + f[2] + "'", "7");
     assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
         .as("a delta ACK applies the revision")
         .isEqualTo("7");

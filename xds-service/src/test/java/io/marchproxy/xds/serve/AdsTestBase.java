@@ -79,6 +79,14 @@ abstract class AdsTestBase implements TestPropertyProvider {
     }
   }
 
+  /** Waits (up to 10 s) until the query returns {@code expected}; the caller asserts after. */
+  protected void awaitSql(String query, String expected) throws Exception {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!expected.equals(sql(query)) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
   /** A cluster with a key and one registered proxy; returns {clusterId, key, proxyId}. */
   protected String[] fleet(String name) throws Exception {
     UUID cluster = UUID.randomUUID();
