@@ -141,7 +141,8 @@ wrk_rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 wrk_p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$1"; }
 
 declare -A R
-for proxy in marchproxy haproxy nginx; do
+PROXIES="${PROXIES:-marchproxy haproxy nginx}"
+for proxy in $PROXIES; do
   "start_$proxy"
   PIDS+=("$PROXY_PID")
   await_port "${HTTP_PORT[$proxy]}"
@@ -182,13 +183,14 @@ echo "bench/l4 — $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per test, proxy CPU
 echo
 printf '| %-10s | %12s | %14s | %10s | %14s | %10s | %14s | %8s |\n' proxy "small req/s" "req/CPU-s" "new conn/s" "conn/CPU-s" "bulk Gb/s" "Gb per CPU-s" "p99 ms"
 printf '|%s|\n' "------------|--------------|----------------|------------|----------------|------------|----------------|----------"
-for proxy in marchproxy haproxy nginx; do
+for proxy in $PROXIES; do
   printf '| %-10s | %12s | %14s | %10s | %14s | %10s | %14s | %8s |\n' "$proxy" \
     "${R[$proxy.small]}" "$(per_cpu "${R[$proxy.small]}" "${R[$proxy.small_cpu]}")" \
     "${R[$proxy.conn]}" "$(per_cpu "${R[$proxy.conn]}" "${R[$proxy.conn_cpu]}")" \
     "${R[$proxy.bulk]}" "$(per_cpu_bulk "${R[$proxy.bulk]}" "${R[$proxy.bulk_cpu]}")" \
     "${R[$proxy.p99]}"
 done
+[[ "$PROXIES" == "marchproxy haproxy nginx" ]] || { echo "raw outputs: $WORK"; exit 0; }
 echo
 echo "MarchProxy / HAProxy, per proxy CPU-second (targets: small ≥ 1.0×, connections ≥ 0.8×, bulk ≥ 1.3×; p99 ≤ 1.5×):"
 echo "  small requests  $(ratio "$(per_cpu "${R[marchproxy.small]}" "${R[marchproxy.small_cpu]}")" "$(per_cpu "${R[haproxy.small]}" "${R[haproxy.small_cpu]}")")   (raw $(ratio "${R[marchproxy.small]}" "${R[haproxy.small]}"))"

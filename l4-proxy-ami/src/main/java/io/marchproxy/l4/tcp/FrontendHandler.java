@@ -238,14 +238,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     tried.add(endpoint);
     LiveEndpoint e = endpoint;
     Bootstrap b =
-        new Bootstrap()
-            .group(inbound.eventLoop())
-            .channel(listener.dp.transport().socketChannel())
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.SO_KEEPALIVE, true)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
+        listener
+            .backendBootstrap()
+            .clone(inbound.eventLoop())
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) cluster.spec().connectTimeout().toMillis())

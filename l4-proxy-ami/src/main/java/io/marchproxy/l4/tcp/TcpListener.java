@@ -40,6 +40,9 @@ public final class TcpListener {
 
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 512 * 1024);
 
+  /** Backend connections: options set once, cloned per connection onto its event loop. */
+  private final io.netty.bootstrap.Bootstrap backend;
+
   /** What new connections use; replaced as a whole on update. */
   record Policy(
       ListenerSpec.Tcp spec,
@@ -68,6 +71,15 @@ public final class TcpListener {
         new GlobalTrafficShapingHandler(
             dp.workers().next(), bw.bytesPerSecond(), bw.bytesPerSecond(), 100);
     this.policy = policy(spec, null);
+    this.backend =
+        new io.netty.bootstrap.Bootstrap()
+            .group(dp.workers())
+            .channel(dp.transport().socketChannel())
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_KEEPALIVE, true)
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
     Metrics m = dp.metrics();
     bytesFromClient =
         m.counter(
@@ -114,6 +126,10 @@ public final class TcpListener {
     BandwidthClass bw = BandwidthClass.of(meta.bandwidthClass(), dp.env());
     long max = meta.maxConnections() > 0 ? meta.maxConnections() : dp.defaultMaxConnections();
     return new Policy(spec, List.copyOf(chains), sources, bw, max);
+  }
+
+  io.netty.bootstrap.Bootstrap backendBootstrap() {
+    return backend;
   }
 
   public ListenerSpec.Tcp spec() {
