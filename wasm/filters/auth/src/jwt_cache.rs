@@ -39,6 +39,7 @@ pub struct JwtCache {
 
 impl JwtCache {
     /// The principal of `token` when it was accepted before and its time checks still pass.
+    #[inline(never)]
     pub fn lookup(&self, token: &[u8], rules: &JwtRules, now: f64) -> Option<&[u8]> {
         let entry = self.slots.get(slot(token))?.as_ref()?;
         if entry.token.len() != token.len() || !same_bytes(&entry.token, token) {
@@ -55,6 +56,7 @@ impl JwtCache {
         }
     }
 
+    #[inline(never)]
     pub fn insert(&mut self, token: &[u8], principal: &[u8], verified: Verified) {
         if token.len() > MAX_TOKEN_BYTES {
             return;
