@@ -1,0 +1,606 @@
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.envoyproxy.controlplane.server.serializer.DefaultProtoResourcesSerializer;
+import io.envoyproxy.controlplane.server.serializer.ProtoResourcesSerializer;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.marchproxy.xds.cache.ResourceSet;
+import io.marchproxy.xds.cache.Snapshot;
+import io.marchproxy.xds.cache.SnapshotCache;
+import io.marchproxy.xds.cache.TypeUrls;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Fan-out: time from publishing a snapshot of N clusters (+ N endpoint assignments) to the last of
+ * M ADS clients having both, for java-control-plane's stock SimpleCache and MarchProxy's
+ * SnapshotCache, each behind a real V3DiscoveryServer on a real gRPC (Netty, loopback) server, in
+ * one JVM, on identical resources. Clients behave like Envoy: CDS wildcard, EDS by name, node on
+ * every request, every response ACKed at once. Publishes alternate between the variants so
+ * machine noise hits all alike.
+ *
+ * <pre>
+ *   java FanoutBench.java [--cases 1000x10,1000x100,10000x10,10000x100] [--rounds 5]
+ *                         [--variants stock,marchproxy,stock+cachedser,marchproxy+cachedser]
+ * </pre>
+ */
+public final class FanoutBench {
+
+  static final String CDS = TypeUrls.CLUSTER;
+  static final String EDS = TypeUrls.ENDPOINT;
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    List<String> cases =
+        List.of(o.getOrDefault("cases", "1000x10,1000x100,10000x10,10000x100").split(","));
+    int rounds = Integer.parseInt(o.getOrDefault("rounds", "5"));
+    List<String> variants =
+        List.of(
+            o.getOrDefault("variants", "stock,marchproxy,stock+cachedser,marchproxy+cachedser")
+                .split(","));
+    System.out.printf(
+        "# fan-out: %d measured publishes per variant and case (after 1 warm-up), %d CPUs, %s%n",
+        rounds, Runtime.getRuntime().availableProcessors(), Runtime.version());
+    List<String> table = new ArrayList<>();
+    table.add(
+        "| clusters × clients | cache | publish → last client (median) | min | max | publish → median client | setSnapshot blocked the caller (median) | snapshot build (median) |");
+    table.add("|---|---|---:|---:|---:|---:|---:|---:|");
+    Map<String, Double> medians = new LinkedHashMap<>();
+    for (String c : cases) {
+      String[] nm = c.split("x");
+      int n = Integer.parseInt(nm[0]);
+      int m = Integer.parseInt(nm[1]);
+      Map<String, List<Result>> results = runCase(n, m, rounds, variants);
+      for (var e : results.entrySet()) {
+        List<Result> rs = e.getValue();
+        double last = median(rs.stream().mapToDouble(Result::lastMs).toArray());
+        medians.put(c + "|" + e.getKey(), last);
+        table.add(
+            String.format(
+                "| %,d × %d | %s | %s | %s | %s | %s | %s | %s |",
+                n,
+                m,
+                label(e.getKey()),
+                ms(last),
+                ms(rs.stream().mapToDouble(Result::lastMs).min().orElse(0)),
+                ms(rs.stream().mapToDouble(Result::lastMs).max().orElse(0)),
+                ms(median(rs.stream().mapToDouble(Result::medianClientMs).toArray())),
+                ms(median(rs.stream().mapToDouble(Result::setMs).toArray())),
+                ms(median(rs.stream().mapToDouble(Result::buildMs).toArray()))));
+      }
+    }
+    System.out.println();
+    table.forEach(System.out::println);
+    System.out.println();
+    System.out.println("Ratios, stock ÷ MarchProxy (publish → last client, medians):");
+    for (String c : cases) {
+      Double stock = medians.get(c + "|stock");
+      for (String v : variants) {
+        if (!v.equals("stock") && stock != null && medians.containsKey(c + "|" + v)) {
+          double ours = medians.get(c + "|" + v);
+          System.out.printf("- %s, %s: %.2f×%n", c, label(v), stock / ours);
+        }
+      }
+    }
+  }
+
+  static String label(String variant) {
+    return switch (variant) {
+      case "stock" -> "stock SimpleCache";
+      case "marchproxy" -> "MarchProxy SnapshotCache (as xds-service ships it)";
+      case "stock+cachedser" -> "stock SimpleCache + CachedProtoResourcesSerializer";
+      case "marchproxy+cachedser" -> "MarchProxy SnapshotCache + CachedProtoResourcesSerializer";
+      default -> variant;
+    };
+  }
+
+  static String ms(double v) {
+    return v >= 1000 ? String.format("%.2f s", v / 1000) : String.format("%.1f ms", v);
+  }
+
+  static double median(double[] xs) {
+    double[] s = xs.clone();
+    Arrays.sort(s);
+    return s.length == 0 ? 0 : s[s.length / 2];
+  }
+
+  record Result(double buildMs, double setMs, double lastMs, double medianClientMs) {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Resources: identical messages for every variant.
+
+  static List<Cluster> clusters(int n, int round) {
+    List<Cluster> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      String name = name(i);
+      out.add(
+          Cluster.newBuilder()
+              .setName(name)
+              .setType(Cluster.DiscoveryType.EDS)
+              .setEdsClusterConfig(
+                  Cluster.EdsClusterConfig.newBuilder()
+                      .setServiceName(name)
+                      .setEdsConfig(
+                          ConfigSource.newBuilder()
+                              .setAds(AggregatedConfigSource.getDefaultInstance())
+                              .setResourceApiVersion(
+                                  io.envoyproxy.envoy.config.core.v3.ApiVersion.V3)))
+              .setConnectTimeout(Duration.newBuilder().setSeconds(1 + round % 5))
+              .setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
+              .setCircuitBreakers(
+                  CircuitBreakers.newBuilder()
+                      .addThresholds(
+                          CircuitBreakers.Thresholds.newBuilder()
+                              .setMaxConnections(UInt32Value.of(1024 + round))
+                              .setMaxPendingRequests(UInt32Value.of(1024))
+                              .setMaxRequests(UInt32Value.of(1024))
+                              .setMaxRetries(UInt32Value.of(3))))
+              .build());
+    }
+    return out;
+  }
+
+  static List<ClusterLoadAssignment> endpoints(int n, int round) {
+    List<ClusterLoadAssignment> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      var cla = ClusterLoadAssignment.newBuilder().setClusterName(name(i));
+      for (int z = 0; z < 2; z++) {
+        var loc =
+            LocalityLbEndpoints.newBuilder()
+                .setLocality(
+                    Locality.newBuilder().setRegion("eu-west-1").setZone("eu-west-1" + "ab".charAt(z)))
+                .setLoadBalancingWeight(UInt32Value.of(1));
+        for (int e = 0; e < 2; e++) {
+          loc.addLbEndpoints(
+              LbEndpoint.newBuilder()
+                  .setLoadBalancingWeight(UInt32Value.of(1))
+                  .setEndpoint(
+                      Endpoint.newBuilder()
+                          .setAddress(
+                              Address.newBuilder()
+                                  .setSocketAddress(
+                                      SocketAddress.newBuilder()
+                                          .setAddress(
+                                              "10." + z + "." + (i / 250) + "." + (i % 250 + e))
+                                          .setPortValue(8000 + round % 1000)))));
+        }
+        cla.addEndpoints(loc);
+      }
+      out.add(cla.build());
+    }
+    return out;
+  }
+
+  static String name(int i) {
+    return String.format("svc-%05d", i);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Variants: a cache behind its own V3DiscoveryServer and gRPC server.
+
+  abstract static class Variant implements AutoCloseable {
+    final String name;
+    final Server server;
+    final ConfigWatcher cache;
+    final List<Client> clients = new ArrayList<>();
+
+    Variant(String name, ConfigWatcher cache, ProtoResourcesSerializer serializer) throws IOException {
+      this.name = name;
+      this.cache = cache;
+      var ads =
+          new V3DiscoveryServer(List.of(), cache, new DefaultExecutorGroup(), serializer)
+              .getAggregatedDiscoveryServiceImpl();
+      server =
+          NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+              .addService(ads)
+              .maxInboundMessageSize(64 << 20)
+              .build()
+              .start();
+    }
+
+    /** Builds the cache's snapshot, publishes it; returns the version per type clients will see. */
+    abstract Map<String, String> publish(
+        int round, List<Cluster> cs, List<ClusterLoadAssignment> es, long[] timings);
+
+    @Override
+    public void close() throws Exception {
+      for (Client c : clients) {
+        c.close();
+      }
+      server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    }
+  }
+
+  static final class Stock extends Variant {
+    private final SimpleCache<String> simple;
+
+    Stock(String name, ProtoResourcesSerializer ser) throws IOException {
+      this(name, new SimpleCache<String>(node -> "bench"), ser);
+    }
+
+    private Stock(String name, SimpleCache<String> c, ProtoResourcesSerializer ser)
+        throws IOException {
+      super(name, c, ser);
+      simple = c;
+    }
+
+    @Override
+    Map<String, String> publish(
+        int round, List<Cluster> cs, List<ClusterLoadAssignment> es, long[] t) {
+      String version = "r" + round;
+      long a = System.nanoTime();
+      var snapshot =
+          io.envoyproxy.controlplane.cache.v3.Snapshot.create(
+              cs, es, List.of(), List.of(), List.of(), version);
+      long b = System.nanoTime();
+      simple.setSnapshot("bench", snapshot);
+      t[0] = a;
+      t[1] = b;
+      t[2] = System.nanoTime();
+      return Map.of(CDS, version, EDS, version);
+    }
+  }
+
+  static final class Ours extends Variant {
+    private final SnapshotCache snapshots;
+    private final ExecutorService pool;
+
+    Ours(String name, ProtoResourcesSerializer ser) throws IOException {
+      this(name, ser, deliveryPool());
+    }
+
+    private Ours(String name, ProtoResourcesSerializer ser, ExecutorService pool)
+        throws IOException {
+      this(name, ser, pool, new SnapshotCache(node -> "bench", pool));
+    }
+
+    private Ours(String name, ProtoResourcesSerializer ser, ExecutorService pool, SnapshotCache c)
+        throws IOException {
+      super(name, c, ser);
+      this.pool = pool;
+      this.snapshots = c;
+    }
+
+    /** The same pool xds-service's AdsService gives its SnapshotCache. */
+    static ExecutorService deliveryPool() {
+      return Executors.newFixedThreadPool(
+          Math.max(2, Runtime.getRuntime().availableProcessors()),
+          Thread.ofPlatform().daemon().name("xds-delivery-", 0).factory());
+    }
+
+    @Override
+    Map<String, String> publish(
+        int round, List<Cluster> cs, List<ClusterLoadAssignment> es, long[] t) {
+      long a = System.nanoTime();
+      Map<String, Message> byNameC = new LinkedHashMap<>();
+      cs.forEach(c -> byNameC.put(c.getName(), c));
+      Map<String, Message> byNameE = new LinkedHashMap<>();
+      es.forEach(e -> byNameE.put(e.getClusterName(), e));
+      ResourceSet cds = ResourceSet.of(CDS, byNameC);
+      ResourceSet eds = ResourceSet.of(EDS, byNameE);
+      var snapshot = new Snapshot(round, Map.of(CDS, cds, EDS, eds));
+      long b = System.nanoTime();
+      snapshots.setSnapshot("bench", snapshot);
+      t[0] = a;
+      t[1] = b;
+      t[2] = System.nanoTime();
+      return Map.of(CDS, cds.version(), EDS, eds.version());
+    }
+
+    @Override
+    public void close() throws Exception {
+      super.close();
+      pool.shutdownNow();
+    }
+  }
+
+  static Variant variant(String name) throws IOException {
+    return switch (name) {
+      case "stock" -> new Stock(name, new DefaultProtoResourcesSerializer());
+      case "stock+cachedser" -> new Stock(name, new CachedProtoResourcesSerializer());
+      case "marchproxy" -> new Ours(name, new DefaultProtoResourcesSerializer());
+      case "marchproxy+cachedser" -> new Ours(name, new CachedProtoResourcesSerializer());
+      default -> throw new IllegalArgumentException("unknown variant " + name);
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Clients: Envoy-like ADS streams. The response is read for version, type and nonce only (the
+  // resources are skipped, not decoded), so the client side costs as little CPU as possible on
+  // this shared machine; the bytes still cross the socket and gRPC's framing.
+
+  record Light(String version, String typeUrl, String nonce, int resources) {}
+
+  static final MethodDescriptor.Marshaller<Light> LIGHT =
+      new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(Light value) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Light parse(InputStream stream) {
+          try {
+            CodedInputStream in = CodedInputStream.newInstance(stream);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            String version = "", type = "", nonce = "";
+            int resources = 0;
+            while (true) {
+              int tag = in.readTag();
+              switch (tag >>> 3) {
+                case 0 -> {
+                  return new Light(version, type, nonce, resources);
+                }
+                case 1 -> version = in.readStringRequireUtf8();
+                case 4 -> type = in.readStringRequireUtf8();
+                case 5 -> nonce = in.readStringRequireUtf8();
+                case 2 -> {
+                  resources++;
+                  in.skipField(tag);
+                }
+                default -> in.skipField(tag);
+              }
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+
+  static final MethodDescriptor<DiscoveryRequest, Light> ADS =
+      AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
+          .toBuilder(
+              AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
+                  .getRequestMarshaller(),
+              LIGHT)
+          .build();
+
+  /** What one publish waits for: every client holding the target version of CDS and EDS. */
+  static final class Round {
+    final Map<String, String> want;
+    final long[] cds;
+    final long[] eds;
+    final CountDownLatch done;
+
+    Round(Map<String, String> want, int clients) {
+      this.want = want;
+      cds = new long[clients];
+      eds = new long[clients];
+      done = new CountDownLatch(clients);
+    }
+
+    synchronized void arrived(int client, Light r, long now) {
+      boolean before = cds[client] != 0 && eds[client] != 0;
+      if (r.typeUrl().equals(CDS) && r.version().equals(want.get(CDS)) && cds[client] == 0) {
+        cds[client] = now;
+      } else if (r.typeUrl().equals(EDS)
+          && r.version().equals(want.get(EDS))
+          && eds[client] == 0) {
+        eds[client] = now;
+      }
+      if (!before && cds[client] != 0 && eds[client] != 0) {
+        done.countDown();
+      }
+    }
+  }
+
+  static final class Client implements StreamObserver<Light> {
+    final int index;
+    final ManagedChannel channel;
+    final Node node;
+    final List<String> edsNames;
+    final StreamObserver<DiscoveryRequest> out;
+    volatile Round round;
+    volatile Throwable error;
+
+    Client(int index, int port, List<String> edsNames) {
+      this.index = index;
+      this.edsNames = edsNames;
+      node = Node.newBuilder().setId("bench-" + index).setCluster("bench").build();
+      channel =
+          NettyChannelBuilder.forAddress("127.0.0.1", port)
+              .usePlaintext()
+              .maxInboundMessageSize(512 << 20)
+              .build();
+      out = ClientCalls.asyncBidiStreamingCall(channel.newCall(ADS, CallOptions.DEFAULT), this);
+      synchronized (this) {
+        out.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
+        out.onNext(
+            DiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(EDS)
+                .addAllResourceNames(edsNames)
+                .build());
+      }
+    }
+
+    @Override
+    public void onNext(Light r) {
+      long now = System.nanoTime();
+      var ack =
+          DiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(r.typeUrl())
+              .setVersionInfo(r.version())
+              .setResponseNonce(r.nonce());
+      if (r.typeUrl().equals(EDS)) {
+        ack.addAllResourceNames(edsNames);
+      }
+      synchronized (this) {
+        out.onNext(ack.build());
+      }
+      Round current = round;
+      if (current != null) {
+        current.arrived(index, r, now);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      error = t;
+    }
+
+    @Override
+    public void onCompleted() {}
+
+    void close() throws InterruptedException {
+      try {
+        synchronized (this) {
+          out.onCompleted();
+        }
+      } catch (RuntimeException ignored) {
+        // already closed
+      }
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  static String loadavg() {
+    try {
+      return String.join(" ", Arrays.copyOf(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" "), 3));
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  static Map<String, List<Result>> runCase(int n, int m, int rounds, List<String> names)
+      throws Exception {
+    System.out.printf("# case %,d clusters × %d clients; load average %s%n", n, m, loadavg());
+    List<String> edsNames = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      edsNames.add(name(i));
+    }
+    List<Variant> variants = new ArrayList<>();
+    Map<String, List<Result>> results = new LinkedHashMap<>();
+    try {
+      for (String name : names) {
+        Variant v = variant(name);
+        variants.add(v);
+        for (int i = 0; i < m; i++) {
+          v.clients.add(new Client(i, v.server.getPort(), edsNames));
+        }
+        results.put(name, new ArrayList<>());
+      }
+      // round 0: initial config; round 1: warm-up; then the measured rounds.
+      for (int round = 0; round < rounds + 2; round++) {
+        for (int k = 0; k < variants.size(); k++) {
+          // alternate the order so neither variant always follows the other
+          Variant v = variants.get((round % 2 == 0) ? k : variants.size() - 1 - k);
+          // Fresh message objects per variant: no variant reuses another's memoized sizes or
+          // serialized bytes.
+          List<Cluster> cs = clusters(n, round);
+          List<ClusterLoadAssignment> es = endpoints(n, round);
+          System.gc();
+          Thread.sleep(300);
+          Result r = publishOnce(v, round, cs, es, m);
+          if (round >= 2) {
+            results.get(v.name).add(r);
+          }
+          System.out.printf(
+              "%s round %d %-22s build %8.1f ms  setSnapshot %8.1f ms  median client %8.1f ms  last client %8.1f ms%n",
+              round < 2 ? "  (warm)" : "  ", round, v.name, r.buildMs, r.setMs, r.medianClientMs, r.lastMs);
+        }
+      }
+    } finally {
+      for (Variant v : variants) {
+        v.close();
+      }
+    }
+    return results;
+  }
+
+  static Result publishOnce(
+      Variant v, int round, List<Cluster> cs, List<ClusterLoadAssignment> es, int m)
+      throws Exception {
+    // The versions are only known after building; install a round that learns them first.
+    long[] t = new long[3];
+    Round pending = new Round(expectedVersions(v, round, cs.size()), m);
+    for (Client c : v.clients) {
+      c.round = pending;
+    }
+    Map<String, String> versions = v.publish(round, cs, es, t);
+    if (!versions.equals(pending.want)) {
+      throw new IllegalStateException("versions differ from the expected ones: " + versions);
+    }
+    if (!pending.done.await(300, TimeUnit.SECONDS)) {
+      StringBuilder errors = new StringBuilder();
+      for (Client c : v.clients) {
+        if (c.error != null) {
+          errors.append(c.error).append('\n');
+        }
+      }
+      throw new IllegalStateException(
+          v.name + ": not every client had round " + round + " within 300 s; waiting for "
+              + pending.done.getCount() + "\n" + errors);
+    }
+    for (Client c : v.clients) {
+      c.round = null;
+    }
+    double[] perClient = new double[m];
+    double last = 0;
+    for (int i = 0; i < m; i++) {
+      long have = Math.max(pending.cds[i], pending.eds[i]);
+      perClient[i] = (have - t[0]) / 1e6;
+      last = Math.max(last, perClient[i]);
+    }
+    return new Result((t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, last, median(perClient));
+  }
+
+  /** The versions each variant will publish: the stock cache's is ours to name; ours hashes. */
+  static Map<String, String> expectedVersions(Variant v, int round, int n) {
+    if (v instanceof Stock) {
+      return Map.of(CDS, "r" + round, EDS, "r" + round);
+    }
+    // computed on a separate copy, so the measured publish starts from cold messages
+    List<Cluster> cs = clusters(n, round);
+    List<ClusterLoadAssignment> es = endpoints(n, round);
+    Map<String, Message> c = new LinkedHashMap<>();
+    cs.forEach(x -> c.put(x.getName(), x));
+    Map<String, Message> e = new LinkedHashMap<>();
+    es.forEach(x -> e.put(x.getClusterName(), x));
+    return Map.of(CDS, ResourceSet.of(CDS, c).version(), EDS, ResourceSet.of(EDS, e).version());
+  }
+}
