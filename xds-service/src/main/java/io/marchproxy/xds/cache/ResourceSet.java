@@ -22,7 +22,13 @@ public record ResourceSet(
     String typeUrl,
     SortedMap<String, Message> byName,
     Map<String, String> resourceVersions,
-    String version) {
+    String version,
+    Map<String, Message> index) {
+
+  /** The resource of that name, or null; a hash lookup (byName is sorted, for iteration). */
+  public Message get(String name) {
+    return index.get(name);
+  }
 
   public static ResourceSet of(String typeUrl, Map<String, ? extends Message> resources) {
     SortedMap<String, Message> sorted = new TreeMap<>(resources);
@@ -31,6 +37,7 @@ public record ResourceSet(
     sorted.forEach(
         (name, message) -> {
           byte[] bytes = deterministic(message);
+          PackedResources.remember(typeUrl, message, bytes);
           String v = HexFormat.of().formatHex(sha256().digest(bytes), 0, 8);
           versions.put(name, v);
           all.update(name.getBytes(StandardCharsets.UTF_8));
@@ -42,7 +49,8 @@ public record ResourceSet(
         typeUrl,
         Collections.unmodifiableSortedMap(sorted),
         Collections.unmodifiableMap(versions),
-        version);
+        version,
+        Collections.unmodifiableMap(new java.util.HashMap<>(sorted)));
   }
 
   /** Struct fields are maps; their serialized order must not depend on insertion order. */

@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  */
 public final class SnapshotCache implements ConfigWatcher {
 
-  private record OpenWatch(String nodeId, Watch watch) {}
+  private record OpenWatch(String nodeId, Watch watch, Set<String> known) {}
 
   private record OpenDeltaWatch(String nodeId, DeltaWatch watch) {}
 
@@ -75,7 +75,7 @@ public final class SnapshotCache implements ConfigWatcher {
     synchronized (lock(group)) {
       previous = snapshots.put(group, next);
       for (OpenWatch w : watches.getOrDefault(group, Set.of())) {
-        if (respondable(next, w.watch().request(), w.nodeId())) {
+        if (respondable(next, w.watch().request(), w.nodeId(), w.known())) {
           due.add(w);
         }
       }
@@ -138,10 +138,11 @@ public final class SnapshotCache implements ConfigWatcher {
     if (group == null) {
       return watch; // unauthenticated node: never answered (the server refuses such streams first)
     }
-    var open = new OpenWatch(nodeId, watch);
+    Set<String> known = knownResourceNames == null ? Set.of() : Set.copyOf(knownResourceNames);
+    var open = new OpenWatch(nodeId, watch, known);
     synchronized (lock(group)) {
       Snapshot s = snapshots.get(group);
-      if (s != null && respondable(s, request, nodeId)) {
+      if (s != null && respondable(s, request, nodeId, known)) {
         sender(nodeId).execute(() -> respond(watch, s));
         return watch;
       }
@@ -151,14 +152,35 @@ public final class SnapshotCache implements ConfigWatcher {
     return watch;
   }
 
-  /** Respond when the client's version differs from ours, unless ours is what it rejected. */
-  private boolean respondable(Snapshot s, XdsRequest request, String nodeId) {
+  /**
+   * Respond when the client's version differs from ours, or when it now asks by name for resources
+   * it was never sent (Envoy subscribes to the endpoints of a new cluster at the EDS version it
+   * already holds) — unless ours is exactly what it rejected.
+   */
+  private boolean respondable(Snapshot s, XdsRequest request, String nodeId, Set<String> known) {
     ResourceSet set = s.get(request.getTypeUrl());
-    if (set.version().equals(request.getVersionInfo())) {
+    if (set.version().equals(request.getVersionInfo())
+        && !asksForUnsent(set, request.getResourceNamesList(), known)) {
       return false;
     }
     String refused = rejected.get(nodeId + "|" + request.getTypeUrl());
     return refused == null || !refused.equals(set.version());
+  }
+
+  private static boolean asksForUnsent(ResourceSet set, List<String> names, Set<String> known) {
+    if (names.isEmpty() || isWildcardType(set.typeUrl())) {
+      return false;
+    }
+    for (String n : names) {
+      if (!known.contains(n) && set.byName().containsKey(n)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isWildcardType(String typeUrl) {
+    return typeUrl.equals(TypeUrls.LISTENER) || typeUrl.equals(TypeUrls.CLUSTER);
   }
 
   private void respond(Watch watch, Snapshot s) {
@@ -175,15 +197,14 @@ public final class SnapshotCache implements ConfigWatcher {
   /** Listeners and clusters are wildcard; routes, endpoints and secrets are asked for by name. */
   private static Collection<Message> selected(ResourceSet set, List<String> names) {
     boolean byName =
-        !names.isEmpty()
-            && !(set.typeUrl().equals(TypeUrls.LISTENER) || set.typeUrl().equals(TypeUrls.CLUSTER))
-            && !names.equals(List.of("*"));
+        !names.isEmpty() && !isWildcardType(set.typeUrl()) && !names.equals(List.of("*"));
     if (!byName) {
-      return new ArrayList<>(set.byName().values());
+      return set.byName().values();
     }
-    List<Message> out = new ArrayList<>();
-    for (String n : new java.util.TreeSet<>(names)) {
-      Message m = set.byName().get(n);
+    List<Message> out = new ArrayList<>(names.size());
+    Set<String> seen = new HashSet<>(names.size() * 2);
+    for (String n : names) {
+      Message m = seen.add(n) ? set.get(n) : null;
       if (m != null) {
         out.add(m);
       }

@@ -1,5 +1,6 @@
 package io.marchproxy.xds.serve;
 
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.BindableService;
 import io.grpc.ServerInterceptors;
@@ -7,6 +8,7 @@ import io.grpc.ServerServiceDefinition;
 import io.marchproxy.core.clusters.ClusterKeyVerifier;
 import io.marchproxy.core.db.Db;
 import io.marchproxy.core.license.LicenseVerifier;
+import io.marchproxy.xds.cache.PackedResources;
 import io.marchproxy.xds.cache.SnapshotCache;
 import io.marchproxy.xds.report.ProxyReports;
 import io.micronaut.context.annotation.Bean;
@@ -49,7 +51,9 @@ class AdsService {
   @Bean
   @Singleton
   BindableService ads(SnapshotCache cache, ProxyStreams streams, ClusterKeyVerifier keys) {
-    V3DiscoveryServer server = new V3DiscoveryServer(List.of(streams), cache);
+    V3DiscoveryServer server =
+        new V3DiscoveryServer(
+            List.of(streams), cache, new DefaultExecutorGroup(), new PackedResources());
     ServerServiceDefinition definition =
         ServerInterceptors.intercept(
             server.getAggregatedDiscoveryServiceImpl(), new StreamAuth(keys));

@@ -9,6 +9,7 @@ import io.grpc.StatusRuntimeException;
 import io.marchproxy.xds.cache.NodeGroups;
 import io.marchproxy.xds.cache.TypeUrls;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -233,6 +234,56 @@ class AdsServerTest extends AdsTestBase {
     assertThat(third).as("the revision after the rejected one").isNotNull();
     assertThat(third.getSystemVersionInfo()).isNotEqualTo(second.getSystemVersionInfo());
     requests.onCompleted();
+  }
+
+  @Test
+  void endpointsOfANewlySubscribedClusterAreSentAtAnUnchangedVersion() throws Exception {
+    String[] f = fleet("ads-grow");
+    String group = io.marchproxy.xds.cache.NodeGroups.group(f[0], "envoy");
+    var cla = new java.util.HashMap<String, com.google.protobuf.Message>();
+    for (String name : List.of("svc-a", "svc-b")) {
+      cla.put(
+          name,
+          io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+              .setClusterName(name)
+              .build());
+    }
+    cache.setSnapshot(
+        group,
+        new io.marchproxy.xds.cache.Snapshot(
+            1,
+            java.util.Map.of(
+                TypeUrls.ENDPOINT,
+                io.marchproxy.xds.cache.ResourceSet.of(TypeUrls.ENDPOINT, cla))));
+    Stream s = open(f[1]);
+    s.requests().onNext(eds(f[2], "", "", "svc-a"));
+    DiscoveryResponse first = s.responses().poll(10, TimeUnit.SECONDS);
+    assertThat(first).isNotNull();
+    assertThat(first.getResourcesCount()).isEqualTo(1);
+    s.requests().onNext(eds(f[2], first.getVersionInfo(), first.getNonce(), "svc-a"));
+    assertThat(s.responses().poll(500, TimeUnit.MILLISECONDS)).as("ACK answered").isNull();
+
+    // A new cluster appeared over CDS: Envoy now asks for its endpoints too, at the version it has.
+    s.requests().onNext(eds(f[2], first.getVersionInfo(), first.getNonce(), "svc-a", "svc-b"));
+    DiscoveryResponse grown = s.responses().poll(10, TimeUnit.SECONDS);
+    assertThat(grown).as("the new cluster's endpoints").isNotNull();
+    assertThat(grown.getResourcesList())
+        .extracting(
+            a ->
+                a.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
+                    .getClusterName())
+        .containsExactlyInAnyOrder("svc-a", "svc-b");
+  }
+
+  private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest eds(
+      String nodeId, String version, String nonce, String... names) {
+    return io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
+        .setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(nodeId))
+        .setTypeUrl(TypeUrls.ENDPOINT)
+        .setVersionInfo(version)
+        .setResponseNonce(nonce)
+        .addAllResourceNames(List.of(names))
+        .build();
   }
 
   private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest withNodeKey(
