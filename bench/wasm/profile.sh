@@ -4,14 +4,14 @@
 # bench/wasm scenario under JFR and prints the share of samples per wasm function (the innermost
 # compiled wasm frame of each sample, so host calls and memory accessors count for their caller)
 # and per top frame.
-#   bench/wasm/profile.sh [iterations per round, default 20000] [scenario text, default "HS256 JWT accepted (compiled)"]
+#   bench/wasm/profile.sh [iterations per round, default 20000] [scenario text, default "every token new"]
 # Needs the module built once (bench/wasm/run.sh or ./mvnw -pl wasm install).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 ITERATIONS="${1:-20000}"
-SCENARIO="${2:-HS256 JWT accepted (compiled)}"
+SCENARIO="${2:-every token new}"
 OUT="$ROOT/wasm/target/profile"
 CLASSPATH_FILE="$ROOT/wasm/target/bench-classpath.txt"
 cd "$ROOT"
