@@ -339,7 +339,7 @@ public final class FanoutBench {
     return switch (name) {
       case "stock" -> new Stock(name, new DefaultProtoResourcesSerializer());
       case "stock+cachedser" -> new Stock(name, new CachedProtoResourcesSerializer());
-      case "marchproxy" -> new Ours(name, new DefaultProtoResourcesSerializer());
+      case "marchproxy" -> new Ours(name, new io.marchproxy.xds.cache.PackedResources());
       case "marchproxy+cachedser" -> new Ours(name, new CachedProtoResourcesSerializer());
       default -> throw new IllegalArgumentException("unknown variant " + name);
     };
