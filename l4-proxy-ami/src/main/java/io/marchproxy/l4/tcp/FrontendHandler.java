@@ -23,8 +23,6 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -73,10 +71,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   long fromClient;
   long toClient;
 
+  /**
+   * Idle tracking without a timer per connection: the relay stamps the time of the last bytes
+   * either way; the listener's sweeper reads it (racily, then confirms on this event loop).
+   */
+  private long idleNanos;
+
+  private long lastActivity = System.nanoTime();
+
   FrontendHandler(TcpListener listener, TcpListener.Policy policy) {
     this.listener = listener;
     this.policy = policy;
     this.start = listener.dp.clock().instant();
+  }
+
+  /** Called by the listener's sweeper from any thread: a cheap racy look, confirmed on the loop. */
+  void checkIdle(long now) {
+    if (idleNanos > 0 && now - lastActivity > idleNanos) {
+      inbound.eventLoop().execute(this::closeIfIdle);
+    }
+  }
+
+  private void closeIfIdle() {
+    if (!finished && idleNanos > 0 && System.nanoTime() - lastActivity > idleNanos) {
+      verdict = "idle_timeout";
+      closeBoth();
+    }
   }
 
   static void markDrained(Channel c) {
@@ -115,10 +135,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     switch (evt) {
       case SniInspector.SniSeen sni -> admit(ctx, sni.serverName());
-      case IdleStateEvent idle -> {
-        verdict = "idle_timeout";
-        closeBoth();
-      }
       case ChannelInputShutdownEvent shutdown -> {
         inboundDone = true;
         if (connected) {
@@ -194,11 +210,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     sourceAdmitted = true;
-    var idle = spec.route().idleTimeout();
-    if (!idle.isZero()) {
-      ctx.pipeline()
-          .addFirst("idle", new IdleStateHandler(0, 0, idle.toMillis(), TimeUnit.MILLISECONDS));
-    }
+    idleNanos = spec.route().idleTimeout().toNanos();
     if (policy.bandwidth().tos() != 0) {
       inbound.config().setOption(ChannelOption.IP_TOS, policy.bandwidth().tos());
     }
@@ -350,6 +362,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
     int n = buf.readableBytes();
     fromClient += n;
+    lastActivity = System.nanoTime();
     listener.bytesFromClient.add(n);
     outbound.write(buf, outbound.voidPromise());
   }
@@ -394,6 +407,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   void fromBackend(ByteBuf buf) {
     int n = buf.readableBytes();
     toClient += n;
+    lastActivity = System.nanoTime();
     listener.bytesToClient.add(n);
     inbound.write(buf, inbound.voidPromise());
   }

@@ -62,6 +62,8 @@ public final class TcpListener {
   final LongAdder bytesToClient;
   private final Map<String, LongAdder> verdicts = new ConcurrentHashMap<>();
   private volatile boolean draining;
+  private io.netty.util.concurrent.ScheduledFuture<?> sweeper;
+  private long nextSweep;
 
   public TcpListener(ListenerSpec.Tcp spec, Dataplane dp) {
     this.dp = dp;
@@ -177,6 +179,8 @@ public final class TcpListener {
     }
     log.info(
         "listener {}: accepting on {} ({} sockets)", name, spec.address(), serverChannels.size());
+    sweeper =
+        dp.workers().next().scheduleWithFixedDelay(this::sweepIdle, 50, 50, TimeUnit.MILLISECONDS);
   }
 
   private void initConnection(Channel ch) {
@@ -198,6 +202,30 @@ public final class TcpListener {
     Policy next = policy(spec, policy);
     shaper.configure(next.bandwidth.bytesPerSecond(), next.bandwidth.bytesPerSecond());
     policy = next;
+  }
+
+  /**
+   * Closes idle connections. Runs every 50 ms but walks the connections only as often as a quarter
+   * of the shortest idle timeout asks (at most once a second).
+   */
+  private void sweepIdle() {
+    long now = System.nanoTime();
+    if (now - nextSweep < 0) {
+      return;
+    }
+    long shortest = Long.MAX_VALUE;
+    for (ChainState c : policy.chains()) {
+      long idle = c.spec().route().idleTimeout().toNanos();
+      if (idle > 0) {
+        shortest = Math.min(shortest, idle);
+      }
+    }
+    nextSweep = now + Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4);
+    for (Channel c : connections) {
+      if (c.pipeline().get("frontend") instanceof FrontendHandler f) {
+        f.checkIdle(now);
+      }
+    }
   }
 
   public void stopAccepting() {
@@ -244,7 +272,13 @@ public final class TcpListener {
           }
         };
     loop.execute(check[0]);
-    return done.whenComplete((v, e) -> shaper.release());
+    return done.whenComplete(
+        (v, e) -> {
+          shaper.release();
+          if (sweeper != null) {
+            sweeper.cancel(false);
+          }
+        });
   }
 
   void count(String verdict) {
