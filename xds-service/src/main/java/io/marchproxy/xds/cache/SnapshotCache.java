@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  */
 public final class SnapshotCache implements ConfigWatcher {
 
-  private record OpenWatch(String nodeId, Watch watch, Set<String> known) {}
+  private record OpenWatch(String nodeId, Watch watch) {}
 
   private record OpenDeltaWatch(String nodeId, DeltaWatch watch) {}
 
@@ -47,6 +47,24 @@ public final class SnapshotCache implements ConfigWatcher {
   private final Map<String, String> rejected = new ConcurrentHashMap<>();
 
   private final Map<String, SerialExecutor> senders = new ConcurrentHashMap<>();
+
+  /**
+   * "nodeId|typeUrl" → the names of by-name resources this node's stream has been sent: what it
+   * holds, whatever versions. Decides whether a request asks for something new.
+   */
+  private final Map<String, Set<String>> delivered = new ConcurrentHashMap<>();
+
+  /** "group|typeUrl" → the last few versions of that type's resources, to diff against. */
+  private final Map<String, Map<String, ResourceSet>> history = new ConcurrentHashMap<>();
+
+  private static final int HISTORY = 8;
+
+  /**
+   * Types a state-of-the-world client subscribes to by name and whose responses need not repeat
+   * unchanged resources (xDS: only Listener and Cluster responses must carry every resource).
+   */
+  private static final Set<String> INCREMENTAL =
+      Set.of(TypeUrls.ROUTE, TypeUrls.ENDPOINT, TypeUrls.SECRET);
 
   public SnapshotCache(NodeGroups groups, ExecutorService pool) {
     this.groups = groups;
@@ -64,6 +82,7 @@ public final class SnapshotCache implements ConfigWatcher {
 
   public void forgetNode(String nodeId) {
     rejected.keySet().removeIf(k -> k.startsWith(nodeId + "|"));
+    delivered.keySet().removeIf(k -> k.startsWith(nodeId + "|"));
     senders.remove(nodeId);
   }
 
@@ -74,8 +93,9 @@ public final class SnapshotCache implements ConfigWatcher {
     List<OpenDeltaWatch> dueDelta = new ArrayList<>();
     synchronized (lock(group)) {
       previous = snapshots.put(group, next);
+      remember(group, next);
       for (OpenWatch w : watches.getOrDefault(group, Set.of())) {
-        if (respondable(next, w.watch().request(), w.nodeId(), w.known())) {
+        if (respondable(next, w.watch().request(), w.nodeId())) {
           due.add(w);
         }
       }
@@ -93,7 +113,7 @@ public final class SnapshotCache implements ConfigWatcher {
                 order.indexOf(a.watch().request().getTypeUrl()),
                 order.indexOf(b.watch().request().getTypeUrl())));
     for (OpenWatch w : due) {
-      sender(w.nodeId()).execute(() -> respond(w.watch(), next));
+      sender(w.nodeId()).execute(() -> respond(w.nodeId(), group, w.watch(), next));
     }
     for (OpenDeltaWatch w : dueDelta) {
       sender(w.nodeId())
@@ -108,6 +128,7 @@ public final class SnapshotCache implements ConfigWatcher {
 
   public void clearSnapshot(String group) {
     snapshots.remove(group);
+    history.keySet().removeIf(k -> k.startsWith(group + "|"));
   }
 
   /** Additions go clusters-first; when clusters disappear, listeners and routes go first. */
@@ -138,12 +159,11 @@ public final class SnapshotCache implements ConfigWatcher {
     if (group == null) {
       return watch; // unauthenticated node: never answered (the server refuses such streams first)
     }
-    Set<String> known = knownResourceNames == null ? Set.of() : Set.copyOf(knownResourceNames);
-    var open = new OpenWatch(nodeId, watch, known);
+    var open = new OpenWatch(nodeId, watch);
     synchronized (lock(group)) {
       Snapshot s = snapshots.get(group);
-      if (s != null && respondable(s, request, nodeId, known)) {
-        sender(nodeId).execute(() -> respond(watch, s));
+      if (s != null && respondable(s, request, nodeId)) {
+        sender(nodeId).execute(() -> respond(nodeId, group, watch, s));
         return watch;
       }
       watches.computeIfAbsent(group, g -> ConcurrentHashMap.newKeySet()).add(open);
@@ -157,8 +177,9 @@ public final class SnapshotCache implements ConfigWatcher {
    * it was never sent (Envoy subscribes to the endpoints of a new cluster at the EDS version it
    * already holds) — unless ours is exactly what it rejected.
    */
-  private boolean respondable(Snapshot s, XdsRequest request, String nodeId, Set<String> known) {
+  private boolean respondable(Snapshot s, XdsRequest request, String nodeId) {
     ResourceSet set = s.get(request.getTypeUrl());
+    Set<String> known = delivered.getOrDefault(nodeId + "|" + request.getTypeUrl(), Set.of());
     if (set.version().equals(request.getVersionInfo())
         && !asksForUnsent(set, request.getResourceNamesList(), known)) {
       return false;
@@ -183,14 +204,65 @@ public final class SnapshotCache implements ConfigWatcher {
     return typeUrl.equals(TypeUrls.LISTENER) || typeUrl.equals(TypeUrls.CLUSTER);
   }
 
-  private void respond(Watch watch, Snapshot s) {
+  /**
+   * Answers a watch. For routes, endpoints and secrets asked for by name, a client whose version we
+   * still know is sent only what it lacks: resources that changed since its version and those it
+   * was never sent (one endpoint change among 1,000 services is one assignment, not 1,000). A
+   * client whose version we do not know gets everything it asks for.
+   */
+  private void respond(String nodeId, String group, Watch watch, Snapshot s) {
     XdsRequest request = watch.request();
-    ResourceSet set = s.get(request.getTypeUrl());
-    Collection<Message> resources = selected(set, request.getResourceNamesList());
+    String type = request.getTypeUrl();
+    ResourceSet set = s.get(type);
+    List<String> names = request.getResourceNamesList();
+    Collection<Message> resources = selected(set, names);
+    boolean byName = !names.isEmpty() && !names.equals(List.of("*"));
+    if (byName && INCREMENTAL.contains(type)) {
+      Set<String> sent =
+          delivered.computeIfAbsent(nodeId + "|" + type, k -> ConcurrentHashMap.newKeySet());
+      ResourceSet held =
+          history.getOrDefault(group + "|" + type, Map.of()).get(request.getVersionInfo());
+      if (held != null) {
+        List<Message> lacking = new ArrayList<>();
+        for (String n : new java.util.LinkedHashSet<>(names)) {
+          Message m = set.get(n);
+          if (m != null
+              && (!sent.contains(n)
+                  || !set.resourceVersions().get(n).equals(held.resourceVersions().get(n)))) {
+            lacking.add(m);
+          }
+        }
+        resources = lacking;
+      }
+      for (String n : names) {
+        if (set.get(n) != null) {
+          sent.add(n);
+        }
+      }
+    }
     try {
       watch.respond(Response.create(request, resources, set.version()));
     } catch (WatchCancelledException e) {
       // the stream is gone; nothing to do
+    }
+  }
+
+  private void remember(String group, Snapshot next) {
+    for (ResourceSet set : next.byType().values()) {
+      if (INCREMENTAL.contains(set.typeUrl())) {
+        history
+            .computeIfAbsent(
+                group + "|" + set.typeUrl(),
+                k ->
+                    java.util.Collections.synchronizedMap(
+                        new LinkedHashMap<>() {
+                          @Override
+                          protected boolean removeEldestEntry(Map.Entry<String, ResourceSet> e) {
+                            return size() > HISTORY;
+                          }
+                        }))
+            .put(set.version(), set);
+      }
     }
   }
 

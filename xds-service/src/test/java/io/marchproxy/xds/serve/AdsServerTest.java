@@ -272,7 +272,43 @@ class AdsServerTest extends AdsTestBase {
             a ->
                 a.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
                     .getClusterName())
-        .containsExactlyInAnyOrder("svc-a", "svc-b");
+        .as("only what it lacks: svc-a is unchanged and was sent")
+        .containsExactly("svc-b");
+    s.requests().onNext(eds(f[2], grown.getVersionInfo(), grown.getNonce(), "svc-a", "svc-b"));
+
+    // One assignment changes: only it is sent (RDS/EDS responses need not repeat the others).
+    cla.put(
+        "svc-a",
+        io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+            .setClusterName("svc-a")
+            .addEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder())
+            .build());
+    cache.setSnapshot(
+        group,
+        new io.marchproxy.xds.cache.Snapshot(
+            2,
+            java.util.Map.of(
+                TypeUrls.ENDPOINT,
+                io.marchproxy.xds.cache.ResourceSet.of(TypeUrls.ENDPOINT, cla))));
+    DiscoveryResponse changed = s.responses().poll(10, TimeUnit.SECONDS);
+    assertThat(changed).isNotNull();
+    assertThat(changed.getResourcesList())
+        .extracting(
+            a ->
+                a.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
+                    .getClusterName())
+        .containsExactly("svc-a");
+    s.requests().onNext(eds(f[2], changed.getVersionInfo(), changed.getNonce(), "svc-a", "svc-b"));
+    assertThat(s.responses().poll(1000, TimeUnit.MILLISECONDS))
+        .as("the ACK of an incremental response is not answered")
+        .isNull();
+    awaitSql(
+        "select xds->'types'->'ClusterLoadAssignment'->>'revision' from proxies where id = '"
+            + f[2]
+            + "'",
+        "2");
+    assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
+        .isEqualTo("2");
   }
 
   private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest eds(
