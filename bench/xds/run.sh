@@ -46,7 +46,7 @@ run_fanout() {
 free_port() {
   local port
   while true; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000)) # below ip_local_port_range (32768+): no clash with outgoing connections
     [[ -z "$(ss -Htln "sport = :$port" 2>/dev/null)" ]] && { echo "$port"; return; }
   done
 }

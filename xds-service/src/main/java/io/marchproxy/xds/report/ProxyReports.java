@@ -60,6 +60,7 @@ public class ProxyReports {
   private final MeterRegistry metrics;
   private final Map<UUID, State> states = new ConcurrentHashMap<>();
   private final Set<UUID> dirty = ConcurrentHashMap.newKeySet();
+  private final Map<String, Counter> responses = new ConcurrentHashMap<>();
   private final Timer propagation;
   private final ScheduledExecutorService flusher =
       Executors.newSingleThreadScheduledExecutor(
@@ -141,10 +142,14 @@ public class ProxyReports {
 
   /** A response went out on a stream (counted per type: a NACK loop would show here). */
   public void sent(String typeUrl) {
-    Counter.builder("xds_responses_total")
-        .tag("type", shortType(typeUrl))
-        .description("xDS responses sent to proxies")
-        .register(metrics)
+    responses
+        .computeIfAbsent(
+            typeUrl,
+            t ->
+                Counter.builder("xds_responses_total")
+                    .tag("type", shortType(t))
+                    .description("xDS responses sent to proxies")
+                    .register(metrics))
         .increment();
   }
 
