@@ -427,6 +427,48 @@ class L4ProxyEndToEndIT {
 
   @Test
   @Order(8)
+  void aMappingTheProxyCannotBindIsNackedVisiblyAndItsRemovalRecovers() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+      ports.put("taken", taken.getLocalPort());
+      mapping("taken", "tcp", "app", Map.of());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          stack
+                              .call("GET", "/api/v1/proxies?clusterId=" + clusterId, null)
+                              .path("items")
+                              .toString())
+                      .contains("mapping-taken")
+                      .contains("cannot bind"));
+      assertThat(admin("/readyz").body()).contains("mapping-taken");
+      assertThat(ask("app", "meanwhile")).isEqualTo("b1:meanwhile"); // the previous config runs on
+
+      JsonNode mappings =
+          stack.call("GET", "/api/v1/clusters/" + clusterId + "/mappings?limit=100", null);
+      for (JsonNode m : mappings.path("items")) {
+        if (m.path("name").asText().equals("taken")) {
+          stack.call(
+              "DELETE",
+              "/api/v1/clusters/" + clusterId + "/mappings/" + m.path("id").asText(),
+              null);
+        }
+      }
+      // Without the mapping the listeners are exactly what the proxy runs (content-derived
+      // versions: the same version), so nothing is re-sent; the next change is applied again.
+      ports.put("after", Xds.freePort());
+      mapping("after", "tcp", "app", Map.of());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .ignoreExceptions()
+          .untilAsserted(() -> assertThat(ask("after", "ok")).isEqualTo("b1:ok"));
+      assertThat(admin("/readyz").body()).contains("\"lastNack\":\"\"");
+    }
+  }
+
+  @Test
+  @Order(9)
   void withTheControlPlaneStoppedTheProxyKeepsServingAndARestartServesFromItsDiskCache()
       throws Exception {
     stack.stopXds();
