@@ -8,6 +8,11 @@ public final class L4ProxyMain {
   private L4ProxyMain() {}
 
   public static void main(String[] args) throws Exception {
+    // Production default: Netty's leak detector samples allocations with a stack trace each;
+    // tests keep it on (they do not come through here). -Dio.netty.leakDetection.level overrides.
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      System.setProperty("io.netty.leakDetection.level", "disabled");
+    }
     Settings settings;
     try {
       settings = Settings.fromEnv(System.getenv());

@@ -139,7 +139,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         inboundDone = true;
         if (connected) {
           // the client is done sending: pass its FIN on once what it sent is written
-          outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(outbound));
+          flushThenShutdownOutput(outbound);
           if (outboundDone) {
             closeBoth();
           }
@@ -302,7 +302,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
       pending = null;
     }
     if (inboundDone) {
-      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(outbound));
+      flushThenShutdownOutput(outbound);
     } else {
       outbound.flush();
       inbound.read();
@@ -427,7 +427,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   void backendInputShutdown() {
     outboundDone = true;
     if (inbound.isActive()) {
-      inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(inbound));
+      flushThenShutdownOutput(inbound);
     }
     if (inboundDone) {
       closeBoth();
@@ -436,6 +436,40 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
   void backendClosed() {
     closeBoth();
+  }
+
+  /**
+   * Writes out what is queued, then closes. A channel whose output is already shut down has nothing
+   * queued: it is closed at once (writing to it would make an exception per connection).
+   */
+  private static void flushThenClose(Channel c) {
+    if (!outputShut(c)) {
+      c.flush(); // what was written but not flushed counts as queued only after this
+    }
+    if (outputShut(c)
+        || c.unsafe().outboundBuffer() == null
+        || c.unsafe().outboundBuffer().isEmpty()) {
+      c.close();
+    } else {
+      c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /** Passes a FIN on once what is queued is written. */
+  private static void flushThenShutdownOutput(Channel c) {
+    if (outputShut(c)) {
+      return;
+    }
+    c.flush();
+    if (c.unsafe().outboundBuffer() == null || c.unsafe().outboundBuffer().isEmpty()) {
+      shutdownOutput(c);
+    } else {
+      c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(c));
+    }
+  }
+
+  private static boolean outputShut(Channel c) {
+    return c instanceof DuplexChannel d && d.isOutputShutdown();
   }
 
   private static void shutdownOutput(Channel c) {
@@ -472,10 +506,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
   private void closeBoth() {
     if (inbound != null && inbound.isActive()) {
-      inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      flushThenClose(inbound);
     }
     if (outbound != null && outbound.isActive()) {
-      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      flushThenClose(outbound);
     }
     if (inbound != null && !inbound.isActive()) {
       finish();
@@ -485,7 +519,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (outbound != null && outbound.isActive()) {
-      outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      flushThenClose(outbound);
     }
     finish();
   }
