@@ -10,6 +10,7 @@ import io.marchproxy.xds.cache.SnapshotCache;
 import io.marchproxy.xds.cache.TypeUrls;
 import io.marchproxy.xds.load.LoadedRevision;
 import io.marchproxy.xds.load.RevisionListener;
+import io.marchproxy.xds.report.ProxyReports;
 import io.marchproxy.xds.translate.DataPlane;
 import io.marchproxy.xds.translate.EnvoyResources;
 import io.marchproxy.xds.translate.L7Filters;
@@ -57,6 +58,7 @@ public class Publisher implements RevisionListener {
   private final PublicationLog log;
   private final L7Filters l7Filters;
   private final MeterRegistry metrics;
+  private final ProxyReports reports;
   private final Map<String, Timer> buildTimers = new ConcurrentHashMap<>();
 
   Publisher(
@@ -64,7 +66,9 @@ public class Publisher implements RevisionListener {
       CertificateSecrets certificates,
       PublicationLog log,
       @Nullable L7Filters l7Filters,
-      MeterRegistry metrics) {
+      MeterRegistry metrics,
+      ProxyReports reports) {
+    this.reports = reports;
     this.cache = cache;
     this.certificates = certificates;
     this.log = log;
@@ -123,7 +127,9 @@ public class Publisher implements RevisionListener {
     }
     buildTimer(kind).record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
     if (snapshot != null) {
-      cache.setSnapshot(NodeGroups.group(revision.clusterId(), kind), snapshot);
+      String group = NodeGroups.group(revision.clusterId(), kind);
+      cache.setSnapshot(group, snapshot);
+      reports.published(group, snapshot);
     } else {
       Counter.builder("xds_revision_failures_total")
           .tag("kind", kind)

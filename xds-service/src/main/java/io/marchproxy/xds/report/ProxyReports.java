@@ -49,8 +49,10 @@ public class ProxyReports {
   /** What this replica knows of one proxy's stream. */
   private static final class State {
     volatile boolean connected;
+    volatile String group;
     final Map<String, Acked> types = new ConcurrentHashMap<>();
     volatile Long applied;
+    volatile boolean nacked;
   }
 
   private final Db db;
@@ -116,6 +118,7 @@ public class ProxyReports {
    */
   public void ack(UUID proxyId, String group, String typeUrl, String version) {
     State state = states.computeIfAbsent(proxyId, p -> new State());
+    state.group = group;
     Snapshot s = snapshots.apply(group);
     boolean current = s != null && s.get(typeUrl).version().equals(version);
     state.types.put(typeUrl, new Acked(version, current ? s.revision() : null, clock.instant()));
@@ -126,6 +129,45 @@ public class ProxyReports {
     for (Map.Entry<String, Acked> held : state.types.entrySet()) {
       if (!s.get(held.getKey()).version().equals(held.getValue().version())) {
         return; // some type is still on an older revision
+      }
+    }
+    applied(proxyId, state, s);
+  }
+
+  /**
+   * A new snapshot was published for a group. A proxy that already holds every type at its versions
+   * (content-derived: a fix that returns to what the proxy accepted) is sent nothing, so it has
+   * applied the revision now, and a NACK it sent earlier no longer describes it.
+   */
+  public void published(String group, Snapshot s) {
+    states.forEach(
+        (proxyId, state) -> {
+          if (group.equals(state.group) && !state.types.isEmpty()) {
+            boolean holdsAll = true;
+            for (Map.Entry<String, Acked> held : state.types.entrySet()) {
+              if (!s.get(held.getKey()).version().equals(held.getValue().version())) {
+                holdsAll = false;
+                break;
+              }
+            }
+            if (holdsAll) {
+              state.types.replaceAll(
+                  (type, acked) -> new Acked(acked.version(), s.revision(), acked.at()));
+              dirty.add(proxyId);
+              applied(proxyId, state, s);
+            }
+          }
+        });
+  }
+
+  private void applied(UUID proxyId, State state, Snapshot s) {
+    if (state.nacked) {
+      state.nacked = false;
+      try {
+        tx.executeWrite(
+            st -> db.update("update proxies set last_nack = null where id = ?", proxyId));
+      } catch (RuntimeException e) {
+        LOG.warn("Could not clear the NACK of proxy {}: {}", proxyId, e.getMessage());
       }
     }
     Long before = state.applied;
@@ -161,6 +203,7 @@ public class ProxyReports {
         .register(metrics)
         .increment();
     LOG.warn("Proxy {} rejected {} version {}: {}", proxyId, typeUrl, rejectedVersion, detail);
+    states.computeIfAbsent(proxyId, p -> new State()).nacked = true;
     Map<String, Object> nack = new LinkedHashMap<>();
     nack.put("typeUrl", typeUrl);
     nack.put("rejectedVersion", rejectedVersion);

@@ -54,6 +54,7 @@ class PublisherTest implements TestPropertyProvider {
   @Inject SecretBox box;
   @Inject MeterRegistry metrics;
   @Inject PublicationLog log;
+  @Inject io.marchproxy.xds.report.ProxyReports reports;
   private String url;
 
   @Override
@@ -167,6 +168,43 @@ class PublisherTest implements TestPropertyProvider {
 
   @Test
   @Order(4)
+  void aRevisionThatReturnsToWhatAProxyHoldsClearsItsNack() throws Exception {
+    UUID proxy = UUID.randomUUID();
+    exec(
+        "insert into proxies (id, cluster_id, name, kind) values (?, ?, 'edge-x', 'envoy')",
+        proxy,
+        SHOP);
+    String group = NodeGroups.group(SHOP, "envoy");
+    Snapshot three = cache.snapshot(group).orElseThrow();
+    assertThat(three.revision()).isEqualTo(3);
+    for (String type : three.byType().keySet()) {
+      reports.ack(proxy, group, type, three.get(type).version());
+    }
+    reports.nack(
+        proxy, TypeUrls.ROUTE, "0123456789abcdef", three.get(TypeUrls.ROUTE).version(), "no");
+    assertThat(query("select last_nack->>'errorDetail' from proxies where id = ?", proxy))
+        .isEqualTo("no");
+
+    // The operator's fix returns to exactly what the proxy holds: nothing is sent to it, and the
+    // API no longer shows a NACK that does not describe it; it has applied the new revision.
+    commit(SHOP, 4, fixture("http-basic.json").replace("10.0.0.12", "10.0.0.13"));
+    await(
+        () ->
+            query(
+                        "select coalesce(last_nack is null and applied_revision = 4, false)"
+                            + " from proxies where id = ?",
+                        proxy)
+                    .equals("t")
+                ? Optional.of(true)
+                : Optional.empty(),
+        "NACK cleared, revision 4 applied; the row: "
+            + query(
+                "select coalesce(last_nack::text, 'no nack') || ' / ' || coalesce(applied_revision::text, 'none') || ' / ' || coalesce(xds::text, 'no xds') from proxies where id = ?",
+                proxy));
+  }
+
+  @Test
+  @Order(5)
   void aRemovedClusterIsNoLongerServed() throws Exception {
     exec("delete from clusters where id = ?", SHOP);
     await(
@@ -232,6 +270,20 @@ class PublisherTest implements TestPropertyProvider {
       }
       return out;
     } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private String query(String sql, Object... params) {
+    try (Connection c = TestPostgres.connect(url);
+        PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        s.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    } catch (java.sql.SQLException e) {
       throw new IllegalStateException(e);
     }
   }
