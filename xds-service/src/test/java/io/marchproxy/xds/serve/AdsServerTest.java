@@ -248,13 +248,7 @@ class AdsServerTest extends AdsTestBase {
               .setClusterName(name)
               .build());
     }
-    cache.setSnapshot(
-        group,
-        new io.marchproxy.xds.cache.Snapshot(
-            1,
-            java.util.Map.of(
-                TypeUrls.ENDPOINT,
-                io.marchproxy.xds.cache.ResourceSet.of(TypeUrls.ENDPOINT, cla))));
+    cache.setSnapshot(group, endpointsSnapshot(1, cla));
     Stream s = open(f[1]);
     s.requests().onNext(eds(f[2], "", "", "svc-a"));
     DiscoveryResponse first = s.responses().poll(10, TimeUnit.SECONDS);
@@ -268,10 +262,7 @@ class AdsServerTest extends AdsTestBase {
     DiscoveryResponse grown = s.responses().poll(10, TimeUnit.SECONDS);
     assertThat(grown).as("the new cluster's endpoints").isNotNull();
     assertThat(grown.getResourcesList())
-        .extracting(
-            a ->
-                a.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
-                    .getClusterName())
+        .extracting(AdsServerTest::assignmentName)
         .as("only what it lacks: svc-a is unchanged and was sent")
         .containsExactly("svc-b");
     s.requests().onNext(eds(f[2], grown.getVersionInfo(), grown.getNonce(), "svc-a", "svc-b"));
@@ -283,20 +274,11 @@ class AdsServerTest extends AdsTestBase {
             .setClusterName("svc-a")
             .addEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder())
             .build());
-    cache.setSnapshot(
-        group,
-        new io.marchproxy.xds.cache.Snapshot(
-            2,
-            java.util.Map.of(
-                TypeUrls.ENDPOINT,
-                io.marchproxy.xds.cache.ResourceSet.of(TypeUrls.ENDPOINT, cla))));
+    cache.setSnapshot(group, endpointsSnapshot(2, cla));
     DiscoveryResponse changed = s.responses().poll(10, TimeUnit.SECONDS);
     assertThat(changed).isNotNull();
     assertThat(changed.getResourcesList())
-        .extracting(
-            a ->
-                a.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
-                    .getClusterName())
+        .extracting(AdsServerTest::assignmentName)
         .containsExactly("svc-a");
     s.requests().onNext(eds(f[2], changed.getVersionInfo(), changed.getNonce(), "svc-a", "svc-b"));
     assertThat(s.responses().poll(1000, TimeUnit.MILLISECONDS))
@@ -309,6 +291,21 @@ class AdsServerTest extends AdsTestBase {
         "2");
     assertThat(sql("select applied_revision from proxies where id = '" + f[2] + "'"))
         .isEqualTo("2");
+  }
+
+  private static io.marchproxy.xds.cache.Snapshot endpointsSnapshot(
+      long revision, java.util.Map<String, com.google.protobuf.Message> assignments) {
+    return new io.marchproxy.xds.cache.Snapshot(
+        revision,
+        java.util.Map.of(
+            TypeUrls.ENDPOINT,
+            io.marchproxy.xds.cache.ResourceSet.of(TypeUrls.ENDPOINT, assignments)));
+  }
+
+  private static String assignmentName(com.google.protobuf.Any any)
+      throws com.google.protobuf.InvalidProtocolBufferException {
+    return any.unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class)
+        .getClusterName();
   }
 
   private static io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest eds(
