@@ -6,6 +6,7 @@ import io.marchproxy.l4.ops.AccessLog;
 import io.marchproxy.l4.ops.AdminServer;
 import io.marchproxy.l4.ops.Metrics;
 import io.marchproxy.l4.runtime.ProxyRuntime;
+import io.marchproxy.l4.xdp.FastPath;
 import io.marchproxy.l4.xds.AdsClient;
 import io.marchproxy.l4.xds.ConfigState;
 import io.marchproxy.l4.xds.DiskCache;
@@ -15,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,7 @@ public final class L4Proxy implements AutoCloseable {
   private final ProxyRuntime runtime;
   private final ConfigState state;
   private final ScheduledExecutorService timers;
+  private final FastPath xdp;
   private AdminServer admin;
   private AdsClient ads;
   private volatile String proxyId;
@@ -47,6 +50,11 @@ public final class L4Proxy implements AutoCloseable {
   }
 
   public L4Proxy(Settings settings, AccessLog accessLog) {
+    this(settings, accessLog, r -> new Thread(r, "l4-xdp"));
+  }
+
+  /** {@code xdpThreads} makes the thread XDP work runs on (tests join a network namespace). */
+  public L4Proxy(Settings settings, AccessLog accessLog, ThreadFactory xdpThreads) {
     this.settings = settings;
     this.workers = transport.newGroup(settings.workers());
     this.adminLoop = transport.newGroup(1);
@@ -60,6 +68,8 @@ public final class L4Proxy implements AutoCloseable {
             settings.env(),
             settings.drainTimeout(),
             settings.maxConnectionsPerListener());
+    this.xdp = new FastPath(settings.xdp(), metrics, xdpThreads);
+    runtime.onApplied(xdp::apply);
     this.state =
         new ConfigState(
             runtime, new DiskCache(settings.stateDir().resolve("xds-cache.pb")), metrics);
@@ -82,6 +92,10 @@ public final class L4Proxy implements AutoCloseable {
 
   public Metrics metrics() {
     return metrics;
+  }
+
+  public FastPath xdp() {
+    return xdp;
   }
 
   public int adminPort() {
@@ -110,6 +124,8 @@ public final class L4Proxy implements AutoCloseable {
             metrics,
             this::readiness,
             this::configJson);
+    // Before any config is applied: the XDP thread attaches first, then writes each config.
+    xdp.start();
     timers.schedule(
         () -> {
           if (!state.ready() && !closed) {
@@ -176,8 +192,26 @@ public final class L4Proxy implements AutoCloseable {
             + quote(state.lastError())
             + ",\"streamError\":"
             + quote(ads == null ? registrationError : ads.lastStreamError())
+            + ",\"xdp\":"
+            + xdpJson(xdp.status())
             + "}";
     return new AdminServer.Status(ready, json);
+  }
+
+  private static String xdpJson(FastPath.Status s) {
+    return "{\"state\":\""
+        + s.state().name().toLowerCase(java.util.Locale.ROOT)
+        + "\",\"interface\":"
+        + quote(s.iface().orElse(null))
+        + ",\"mode\":"
+        + quote(s.mode().map(FastPath::mode).orElse(null))
+        + ",\"reason\":"
+        + quote(s.reason().orElse(null))
+        + ",\"lastError\":"
+        + quote(s.lastError().orElse(null))
+        + ",\"configsApplied\":"
+        + s.configsApplied()
+        + "}";
   }
 
   private String configJson() {
@@ -240,6 +274,7 @@ public final class L4Proxy implements AutoCloseable {
       ads.close();
     }
     runtime.close();
+    xdp.close();
     if (admin != null) {
       admin.close();
     }

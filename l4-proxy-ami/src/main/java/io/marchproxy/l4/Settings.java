@@ -1,5 +1,6 @@
 package io.marchproxy.l4;
 
+import io.marchproxy.l4.xdp.XdpSettings;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
@@ -25,7 +26,8 @@ public record Settings(
     long maxConnectionsPerListener,
     boolean accessLog,
     Duration heartbeat,
-    Map<String, String> env) {
+    Map<String, String> env,
+    XdpSettings xdp) {
 
   public static final String VERSION = "0.1.0";
 
@@ -71,7 +73,8 @@ public record Settings(
         !"off".equalsIgnoreCase(env.getOrDefault("MARCHPROXY_L4_ACCESS_LOG", "on")),
         Duration.ofSeconds(
             Long.parseLong(env.getOrDefault("MARCHPROXY_L4_HEARTBEAT_SECONDS", "30"))),
-        Map.copyOf(env));
+        Map.copyOf(env),
+        XdpSettings.fromEnv(env));
   }
 
   private static String localHostName() {

@@ -72,6 +72,8 @@ public final class ProxyRuntime implements AutoCloseable {
   private final List<Running> draining = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile ProxyConfig running = ProxyConfig.EMPTY;
   private volatile boolean stopping;
+  private final List<java.util.function.Consumer<ProxyConfig>> appliedListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public ProxyRuntime(
       Transport transport,
@@ -120,6 +122,14 @@ public final class ProxyRuntime implements AutoCloseable {
     applyClusters(next);
     applyListeners(next);
     running = next;
+    for (var l : appliedListeners) {
+      l.accept(next);
+    }
+  }
+
+  /** Called with every config once it runs (e.g. the XDP fast path follows the listeners). */
+  public void onApplied(java.util.function.Consumer<ProxyConfig> listener) {
+    appliedListeners.add(listener);
   }
 
   private void applyClusters(ProxyConfig next) {
