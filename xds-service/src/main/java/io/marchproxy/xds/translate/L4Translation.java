@@ -118,7 +118,7 @@ final class L4Translation {
               .setTypedConfig(Any.pack(ProxyProtocol.getDefaultInstance())));
     }
     FilterChain.Builder chain = FilterChain.newBuilder();
-    List<String> cidrs = cidrs(spec);
+    List<String> cidrs = cidrs(spec, doc);
     if (!cidrs.isEmpty()) {
       chain.addFilters(
           Filter.newBuilder()
@@ -169,7 +169,12 @@ final class L4Translation {
     return l.addFilterChains(chain).build();
   }
 
-  private static List<String> cidrs(MappingSpec spec) {
+  /**
+   * The allowed source ranges: the operator's CIDRs, and each endpoint address of the services
+   * named in {@code allowedSources.services} (service-to-service access: the backends of that
+   * service may connect). An endpoint given by hostname has no fixed address and is left out.
+   */
+  private static List<String> cidrs(MappingSpec spec, Document doc) {
     if (spec.allowedSources() == null) {
       return List.of();
     }
@@ -177,7 +182,37 @@ final class L4Translation {
     Document.list(spec.allowedSources().cidrs()).stream()
         .filter(c -> c != null && !c.isBlank())
         .forEach(out::add);
+    for (String name : Document.list(spec.allowedSources().services())) {
+      if (name == null) {
+        continue;
+      }
+      doc.service(name)
+          .ifPresent(
+              service ->
+                  Document.list(Document.spec(service).endpoints()).stream()
+                      .filter(e -> e != null && e.host() != null && isIpLiteral(e.host()))
+                      .forEach(e -> out.add(e.host() + (e.host().contains(":") ? "/128" : "/32"))));
+    }
     return List.copyOf(out);
+  }
+
+  private static final java.util.regex.Pattern IPV4 =
+      java.util.regex.Pattern.compile("^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})$");
+
+  static boolean isIpLiteral(String host) {
+    if (host.contains(":")) {
+      return host.matches("^[0-9a-fA-F:.]+$");
+    }
+    var m = IPV4.matcher(host);
+    if (!m.matches()) {
+      return false;
+    }
+    for (int i = 1; i <= 4; i++) {
+      if (Integer.parseInt(m.group(i)) > 255) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
