@@ -62,6 +62,7 @@ public final class FastPath implements AutoCloseable {
   private XdpProgram program; // on the XDP thread only
   private Attachment attachment;
   private Map<Integer, Set<Protocol>> applied; // what mp_ports holds, once read
+  private XdpPlan written; // the last plan written without error
   private long configsApplied;
   private volatile boolean closed;
 
@@ -175,8 +176,12 @@ public final class FastPath implements AutoCloseable {
       return;
     }
     XdpPlan plan = XdpPlan.of(config, settings);
+    if (plan.equals(written)) {
+      return; // an endpoint or cluster change: the maps already say this
+    }
     try {
       write(program.maps(), plan);
+      written = plan;
       configsApplied++;
       status =
           new Status(

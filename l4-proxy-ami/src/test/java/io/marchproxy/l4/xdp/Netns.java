@@ -23,19 +23,19 @@ import java.util.concurrent.atomic.AtomicReference;
  * TestNamespaces (its tests do not ship as a jar). {@link #close()} deletes both namespaces (and
  * with them the veth pair and what is attached to it).
  */
-final class Netns implements AutoCloseable {
-  static final String SERVER_ADDRESS = "10.78.0.2";
-  static final String CLIENT_ADDRESS = "10.78.0.1";
+public final class Netns implements AutoCloseable {
+  public static final String SERVER_ADDRESS = "10.78.0.2";
+  public static final String CLIENT_ADDRESS = "10.78.0.1";
   private static final int CLONE_NEWNET = 0x40000000;
   private static final int O_RDONLY_CLOEXEC = 0x80000;
 
-  final String clientNamespace;
-  final String serverNamespace;
-  final String clientIface;
-  final String serverIface;
+  public final String clientNamespace;
+  public final String serverNamespace;
+  public final String clientIface;
+  public final String serverIface;
   private final List<String> created = new ArrayList<>();
 
-  Netns() throws IOException, InterruptedException {
+  public Netns() throws IOException, InterruptedException {
     String suffix = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2);
     clientNamespace = "mp-l4x-c-" + suffix;
     serverNamespace = "mp-l4x-s-" + suffix;
@@ -115,7 +115,7 @@ final class Netns implements AutoCloseable {
   }
 
   /** Threads that join the namespace before they run anything. */
-  static ThreadFactory threadsIn(String namespace) {
+  public static ThreadFactory threadsIn(String namespace) {
     return r ->
         Thread.ofPlatform()
             .name("l4-xdp-" + namespace)
@@ -131,7 +131,7 @@ final class Netns implements AutoCloseable {
   }
 
   /** Runs `work` on a fresh platform thread that has joined the namespace, and waits for it. */
-  static <T> T inside(String namespace, Callable<T> work) throws Exception {
+  public static <T> T inside(String namespace, Callable<T> work) throws Exception {
     AtomicReference<T> result = new AtomicReference<>();
     AtomicReference<Exception> failure = new AtomicReference<>();
     Thread t =
