@@ -4,7 +4,7 @@
 set -eux
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends ca-certificates curl gnupg awscli
+apt-get install -y -q --no-install-recommends ca-certificates curl gnupg awscli libbpf1 # libbpf: the XDP fast path
 install -d -m 0755 /etc/apt/keyrings
 curl -fsSL https://packages.adoptium.net/artifactory/api/gpg/key/public | gpg --dearmor -o /etc/apt/keyrings/adoptium.gpg
 echo "deb [signed-by=/etc/apt/keyrings/adoptium.gpg] https://packages.adoptium.net/artifactory/deb bookworm main" >/etc/apt/sources.list.d/adoptium.list

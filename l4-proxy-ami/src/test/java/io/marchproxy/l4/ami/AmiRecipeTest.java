@@ -148,6 +148,11 @@ class AmiRecipeTest {
     assertThat(Integer.parseInt(service.get("TimeoutStopSec").getFirst()))
         .isGreaterThan(Integer.parseInt(VALUES.get("drain_seconds")));
     assertThat(service.get("ReadWritePaths")).containsExactly("/var/lib/marchproxy-l4");
+    // Low ports without root, and the XDP fast path when an interface is configured.
+    assertThat(service.get("AmbientCapabilities").getFirst().split(" "))
+        .containsExactlyInAnyOrder(
+            "CAP_NET_BIND_SERVICE", "CAP_BPF", "CAP_NET_ADMIN", "CAP_PERFMON");
+    assertThat(service.get("CapabilityBoundingSet")).isEqualTo(service.get("AmbientCapabilities"));
     assertThat(u.get("Unit").get("Requires")).containsExactly("marchproxy-l4-key.service");
     assertThat(u.get("Install").get("WantedBy")).containsExactly("multi-user.target");
   }
