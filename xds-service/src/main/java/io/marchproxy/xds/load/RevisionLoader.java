@@ -78,7 +78,7 @@ public class RevisionLoader implements ReadinessCheck {
       ClusterConfigRenderer renderer,
       List<RevisionListener> listeners,
       MeterRegistry metrics,
-      @Value("${marchproxy.xds.load.quiet:20ms}") Duration quiet,
+      @Value("${marchproxy.xds.load.quiet:5ms}") Duration quiet,
       @Value("${marchproxy.xds.load.cap:200ms}") Duration cap,
       @Value("${marchproxy.xds.load.resync-interval:30s}") Duration resyncInterval) {
     this.pool = resolver.resolve(dataSource);
