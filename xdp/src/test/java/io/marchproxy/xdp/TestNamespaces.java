@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -22,9 +23,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * namespaces, which also removes the veth pair and anything attached to it.
  */
 public final class TestNamespaces implements AutoCloseable {
-  static final String SERVER_ADDRESS = "10.77.0.2";
-  static final String CLIENT_ADDRESS = "10.77.0.1";
-  static final String SECOND_CLIENT_ADDRESS = "10.77.0.3";
+  public static final String SERVER_ADDRESS = "10.77.0.2";
+  public static final String CLIENT_ADDRESS = "10.77.0.1";
+  public static final String SECOND_CLIENT_ADDRESS = "10.77.0.3";
   private static final int CLONE_NEWNET = 0x40000000;
   private static final int O_RDONLY_CLOEXEC = 0x80000;
 
@@ -130,8 +131,24 @@ public final class TestNamespaces implements AutoCloseable {
     }
   }
 
+  /** Threads that join the namespace before they run anything (e.g. a server's event loops). */
+  public static ThreadFactory threadsIn(String namespace) {
+    return r ->
+        Thread.ofPlatform()
+            .name("in-" + namespace)
+            .unstarted(
+                () -> {
+                  try {
+                    enter(namespace);
+                  } catch (Throwable e) {
+                    throw new IllegalStateException("cannot join " + namespace, e);
+                  }
+                  r.run();
+                });
+  }
+
   /** Runs `work` on a fresh platform thread that has joined the namespace, and waits for it. */
-  static <T> T inside(String namespace, Callable<T> work) throws Exception {
+  public static <T> T inside(String namespace, Callable<T> work) throws Exception {
     AtomicReference<T> result = new AtomicReference<>();
     AtomicReference<Exception> failure = new AtomicReference<>();
     Thread t =

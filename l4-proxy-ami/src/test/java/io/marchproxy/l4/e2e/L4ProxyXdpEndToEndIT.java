@@ -10,9 +10,9 @@ import io.marchproxy.l4.ops.AccessLog;
 import io.marchproxy.l4.testing.Backend;
 import io.marchproxy.l4.testing.Client;
 import io.marchproxy.l4.testing.Xds;
-import io.marchproxy.l4.xdp.Netns;
 import io.marchproxy.xdp.Budget;
 import io.marchproxy.xdp.Protocol;
+import io.marchproxy.xdp.TestNamespaces;
 import io.marchproxy.xdp.XdpConfig;
 import io.marchproxy.xdp.XdpMaps;
 import java.nio.file.Files;
@@ -54,7 +54,7 @@ class L4ProxyXdpEndToEndIT {
     int adminPort = Xds.freePort();
     try (Stack stack = new Stack(home).start();
         Backend backend = new Backend("b");
-        Netns ns = new Netns()) {
+        TestNamespaces ns = new TestNamespaces()) {
       String clusterId =
           stack.call("POST", "/api/v1/clusters", Map.of("name", "edge")).path("id").asText();
       String clusterKey =
@@ -110,7 +110,8 @@ class L4ProxyXdpEndToEndIT {
       env.put("MARCHPROXY_L4_XDP_INTERFACE", ns.serverIface);
       env.put("MARCHPROXY_L4_XDP_ON_STOP", "detach");
       L4Proxy proxy =
-          new L4Proxy(Settings.fromEnv(env), AccessLog.off(), Netns.threadsIn(ns.serverNamespace));
+          new L4Proxy(
+              Settings.fromEnv(env), AccessLog.off(), TestNamespaces.threadsIn(ns.serverNamespace));
       try {
         proxy.start();
         await()

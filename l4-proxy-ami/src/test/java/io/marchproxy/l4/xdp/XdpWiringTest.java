@@ -21,6 +21,7 @@ import io.marchproxy.l4.testing.Xds;
 import io.marchproxy.xdp.Budget;
 import io.marchproxy.xdp.Cidr;
 import io.marchproxy.xdp.Protocol;
+import io.marchproxy.xdp.TestNamespaces;
 import io.marchproxy.xdp.XdpConfig;
 import io.marchproxy.xdp.XdpMaps;
 import java.net.InetSocketAddress;
@@ -147,7 +148,7 @@ class XdpWiringTest {
     int adminPort = Xds.freePort();
     int tcpPort = Xds.freePort();
     int udpPort = Xds.freePort();
-    try (Netns ns = new Netns()) {
+    try (TestNamespaces ns = new TestNamespaces()) {
       Path pins = Path.of("/sys/fs/bpf/marchproxy", ns.serverIface);
       L4Proxy proxy =
           new L4Proxy(
@@ -159,7 +160,7 @@ class XdpWiringTest {
                       "MARCHPROXY_L4_XDP_ON_STOP", "detach",
                       "MARCHPROXY_L4_XDP_DENY", "192.0.2.0/24")),
               AccessLog.off(),
-              Netns.threadsIn(ns.serverNamespace));
+              TestNamespaces.threadsIn(ns.serverNamespace));
       try (Backend backend = new Backend("b")) {
         proxy.start();
         assertThat(proxy.xdp().status().state()).isEqualTo(FastPath.State.ATTACHED);
@@ -195,14 +196,14 @@ class XdpWiringTest {
         }
 
         // Real packets from the other namespace to the protected UDP port: counted as pass.
-        Netns.inside(
+        TestNamespaces.inside(
             ns.clientNamespace,
             () -> {
               try (DatagramChannel ch = DatagramChannel.open()) {
                 for (int i = 0; i < 5; i++) {
                   ch.send(
                       ByteBuffer.wrap(("q" + i).getBytes()),
-                      new InetSocketAddress(Netns.SERVER_ADDRESS, udpPort));
+                      new InetSocketAddress(TestNamespaces.SERVER_ADDRESS, udpPort));
                 }
               }
               return null;
@@ -236,7 +237,7 @@ class XdpWiringTest {
       // Detached on stop (MARCHPROXY_L4_XDP_ON_STOP=detach): no program, no pins left.
       assertThat(pins).doesNotExist();
       assertThat(
-              Netns.inside(
+              TestNamespaces.inside(
                   ns.serverNamespace,
                   () -> io.marchproxy.xdp.XdpProgram.attachedMode(ns.serverIface)))
           .isEqualTo(Optional.empty());
