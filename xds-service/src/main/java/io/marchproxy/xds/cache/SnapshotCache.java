@@ -193,7 +193,7 @@ public final class SnapshotCache implements ConfigWatcher {
       return false;
     }
     for (String n : names) {
-      if (!known.contains(n) && set.byName().containsKey(n)) {
+      if (!known.contains(n) && set.get(n) != null) {
         return true;
       }
     }
@@ -215,7 +215,7 @@ public final class SnapshotCache implements ConfigWatcher {
     String type = request.getTypeUrl();
     ResourceSet set = s.get(type);
     List<String> names = request.getResourceNamesList();
-    Collection<Message> resources = selected(set, names);
+    Collection<Message> resources = null;
     boolean byName = !names.isEmpty() && !names.equals(List.of("*"));
     if (byName && INCREMENTAL.contains(type)) {
       Set<String> sent =
@@ -239,6 +239,9 @@ public final class SnapshotCache implements ConfigWatcher {
           sent.add(n);
         }
       }
+    }
+    if (resources == null) {
+      resources = selected(set, names);
     }
     try {
       watch.respond(Response.create(request, resources, set.version()));
