@@ -23,8 +23,11 @@ import java.util.Optional;
 import java.util.Set;
 
 class XdpBench {
-  static final int ROUNDS = Integer.getInteger("rounds", 5);
-  static final int REPEAT = Integer.getInteger("repeat", 2_000_000);
+  static final int ROUNDS = Integer.getInteger("rounds", 15);
+  static final int REPEAT = Integer.getInteger("repeat", 1_000_000);
+  /** Extra builds of the program to measure next to the shipped one: marchproxy_xdp-NAME.bpf.o. */
+  static final List<String> VARIANTS =
+      Arrays.stream(System.getProperty("variants", "").split(",")).map(String::strip).filter(v -> !v.isEmpty()).toList();
   static final Budget UNLIMITED = new Budget(0xffff_ffffL, 0xffff_ffffL);
 
   static final byte[] DENIED = frame("203.0.113.10", 443, new byte[0]);
@@ -37,37 +40,48 @@ class XdpBench {
     }
   }
 
-  record Result(String name, Verdict verdict, long medianNs, long minNs) {}
+  /**
+   * One path's figures over all rounds: the raw kernel average per repetition (median and min over
+   * rounds), and the same with the floor (an empty program, measured in the same round)
+   * subtracted round by round.
+   */
+  record Result(String name, Verdict verdict, long medianNs, long minNs, long netMedianNs, long netMinNs) {}
 
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
-    byte[] shipped = Files.readAllBytes(dir.resolve("marchproxy_xdp.bpf.o"));
-    byte[] rotating = Files.readAllBytes(dir.resolve("marchproxy_xdp_rotate.bpf.o"));
     byte[] naive = Files.readAllBytes(dir.resolve("naive_fixed_window.bpf.o"));
     byte[] naiveRotating = Files.readAllBytes(dir.resolve("naive_fixed_window_rotate.bpf.o"));
     byte[] floor = Files.readAllBytes(dir.resolve("return_pass.bpf.o"));
 
     byte[] ack = tcpFrame("198.51.100.10", 443, new byte[0]);
     byte[] get = tcpFrame("198.51.100.10", 443, "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n".getBytes());
-    byte[] denied = DENIED;
     byte[] unprotected = tcpFrame("198.51.100.10", 22, new byte[0]);
 
-    // Every case is set up first, then the rounds go round-robin over the cases, so a noisy
-    // neighbour on the host slows all of them alike instead of one.
+    // Every case is set up first, then each round runs every case once (starting at a different
+    // case each round), so host noise hits every path alike; the floor is case 0.
     List<Case> cases = new ArrayList<>();
     List<AutoCloseable> open = new ArrayList<>();
     Peer floorPeer = new Peer(floor, "return_pass");
     open.add(floorPeer);
-    cases.add(new Case("floor: empty XDP program (test-run overhead)", r -> floorPeer.run(ack, r)));
-    cases.add(marchProxy(open, shipped, "marchproxy: pass, not covered (unprotected port)", UNLIMITED, false, unprotected));
-    cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget (known source)", UNLIMITED, false, ack));
-    cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget + classify (HTTP GET)", UNLIMITED, true, get));
-    cases.add(marchProxy(open, shipped, "marchproxy: drop, deny list", UNLIMITED, false, denied));
-    cases.add(marchProxy(open, shipped, "marchproxy: drop, rate-limited (over budget)", new Budget(1, 1), false, ack));
-    // Bench build that bumps the source address after each run: every repetition is a new source.
-    cases.add(marchProxy(open, rotating, "marchproxy: new source (LRU insert, table full: evicts)", UNLIMITED, false, ack));
-    cases.add(new Case("marchproxy: new source (table has room)", r -> marchProxyRoomy(rotating, ack)));
-    cases.add(marchProxyCapped(open, rotating, ack));
+    cases.add(new Case(FLOOR, Verdict.PASS, r -> floorPeer.run(ack, r)));
+    List<String> builds = new ArrayList<>();
+    builds.add("");
+    builds.addAll(VARIANTS);
+    for (String v : builds) {
+      String suffix = v.isEmpty() ? "" : "-" + v;
+      String tag = v.isEmpty() ? "" : " [" + v + "]";
+      byte[] shipped = Files.readAllBytes(dir.resolve("marchproxy_xdp" + suffix + ".bpf.o"));
+      // Bench build that bumps the source address after each run: every repetition is a new source.
+      byte[] rotating = Files.readAllBytes(dir.resolve("marchproxy_xdp_rotate" + suffix + ".bpf.o"));
+      cases.add(marchProxy(open, shipped, "marchproxy: pass, not covered (unprotected port)" + tag, Verdict.PASS, UNLIMITED, false, unprotected));
+      cases.add(marchProxy(open, shipped, PASS + tag, Verdict.PASS, UNLIMITED, false, ack));
+      cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget + classify (HTTP GET)" + tag, Verdict.PASS, UNLIMITED, true, get));
+      cases.add(marchProxy(open, shipped, "marchproxy: drop, deny list" + tag, Verdict.DROP, UNLIMITED, false, DENIED));
+      cases.add(marchProxy(open, shipped, DROP + tag, Verdict.DROP, new Budget(1, 1), false, ack));
+      cases.add(marchProxy(open, rotating, NEW_FULL + tag, Verdict.PASS, UNLIMITED, false, ack));
+      cases.add(new Case(NEW_ROOM + tag, Verdict.PASS, r -> marchProxyRoomy(rotating, ack)));
+      cases.add(marchProxyCapped(open, rotating, ack, tag));
+    }
     Peer naivePass = new Peer(naive, "fixed_window");
     naivePass.setLimit(0x7fff_ffff);
     Peer naiveDrop = new Peer(naive, "fixed_window");
@@ -75,21 +89,30 @@ class XdpBench {
     Peer naiveNew = new Peer(naiveRotating, "fixed_window");
     naiveNew.setLimit(0x7fff_ffff);
     open.addAll(List.of(naivePass, naiveDrop, naiveNew));
-    cases.add(new Case("naive fixed window: pass, under limit", r -> naivePass.run(ack, r)));
-    cases.add(new Case("naive fixed window: drop, over limit", r -> naiveDrop.run(ack, r)));
-    cases.add(new Case("naive fixed window: new source (LRU insert, table full: evicts)", r -> naiveNew.run(ack, r)));
-    cases.add(new Case("naive fixed window: new source (table has room)", r -> naiveRoomy(naiveRotating, ack)));
+    cases.add(new Case(NAIVE_PASS, Verdict.PASS, r -> naivePass.run(ack, r)));
+    cases.add(new Case(NAIVE_DROP, Verdict.DROP, r -> naiveDrop.run(ack, r)));
+    cases.add(new Case(NAIVE_NEW_FULL, Verdict.PASS, r -> naiveNew.run(ack, r)));
+    cases.add(new Case(NAIVE_NEW_ROOM, Verdict.PASS, r -> naiveRoomy(naiveRotating, ack)));
 
+    if (System.getProperty("only") != null) {
+      // Profiling: keep the floor and the paths whose name contains the given text.
+      String only = System.getProperty("only");
+      cases.removeIf(c -> c.name() != FLOOR && !c.name().contains(only));
+    }
     for (Case c : cases) {
-      c.run().apply(REPEAT / 10); // warm-up
+      c.run().apply(REPEAT / 10); // warm-up; fills the "table full" tables
     }
     long[][] ns = new long[cases.size()][ROUNDS];
-    long[] verdicts = new long[cases.size()];
     for (int round = 0; round < ROUNDS; round++) {
-      for (int i = 0; i < cases.size(); i++) {
-        long[] r = cases.get(i).run().apply(REPEAT);
+      // The floor opens every round, and then the cases from a rotating start.
+      for (int k = 0; k < cases.size(); k++) {
+        int i = k == 0 ? 0 : 1 + (k - 1 + round) % (cases.size() - 1);
+        Case c = cases.get(i);
+        long[] r = c.run().apply(REPEAT);
+        if (Verdict.of((int) r[1]) != c.expected()) {
+          throw new IllegalStateException(c.name() + ": expected " + c.expected() + ", got " + Verdict.of((int) r[1]));
+        }
         ns[i][round] = r[0];
-        verdicts[i] = r[1];
       }
     }
     for (AutoCloseable c : open) {
@@ -97,36 +120,66 @@ class XdpBench {
     }
     List<Result> results = new ArrayList<>();
     for (int i = 0; i < cases.size(); i++) {
-      Arrays.sort(ns[i]);
-      results.add(new Result(cases.get(i).name(), Verdict.of((int) verdicts[i]), ns[i][ROUNDS / 2], ns[i][0]));
+      long[] raw = ns[i].clone();
+      long[] net = new long[ROUNDS];
+      for (int round = 0; round < ROUNDS; round++) {
+        net[round] = ns[i][round] - ns[0][round];
+      }
+      Arrays.sort(raw);
+      Arrays.sort(net);
+      results.add(new Result(cases.get(i).name(), cases.get(i).expected(), raw[ROUNDS / 2], raw[0], net[ROUNDS / 2], net[0]));
     }
 
     System.out.printf("repeat=%d rounds=%d cpus=%d kernel=%s%n%n", REPEAT, ROUNDS, Runtime.getRuntime().availableProcessors(), System.getProperty("os.version"));
-    System.out.println("| path | verdict | ns/packet (median) | min |");
-    System.out.println("|---|---|---:|---:|");
+    System.out.println("| path | verdict | raw median | raw min | − floor, median | − floor, min |");
+    System.out.println("|---|---|---:|---:|---:|---:|");
     for (Result r : results) {
-      System.out.printf("| %s | %s | %d | %d |%n", r.name(), r.verdict(), r.medianNs(), r.minNs());
+      System.out.printf("| %s | %s | %d | %d | %d | %d |%n", r.name(), r.verdict(), r.medianNs(), r.minNs(), r.netMedianNs(), r.netMinNs());
     }
     System.out.println();
-    ratio(results, "pass", "marchproxy: pass, within budget (known source)", "naive fixed window: pass, under limit");
-    ratio(results, "rate-limited drop", "marchproxy: drop, rate-limited (over budget)", "naive fixed window: drop, over limit");
-    ratio(results, "new source", "marchproxy: new source (LRU insert, table full: evicts)", "naive fixed window: new source (LRU insert, table full: evicts)");
-    ratio(results, "new source, table has room", "marchproxy: new source (table has room)", "naive fixed window: new source (table has room)");
+    System.out.println("Floor by round (ns): " + Arrays.toString(ns[0]));
+    System.out.println();
+    for (String v : builds) {
+      String tag = v.isEmpty() ? "" : " [" + v + "]";
+      if (!v.isEmpty()) {
+        System.out.println("variant " + v + ":");
+      }
+      ratio(results, "pass within budget", PASS + tag, NAIVE_PASS);
+      ratio(results, "rate-limited drop", DROP + tag, NAIVE_DROP);
+      ratio(results, "new source, table full", NEW_FULL + tag, NAIVE_NEW_FULL);
+      ratio(results, "new source, table has room", NEW_ROOM + tag, NAIVE_NEW_ROOM);
+    }
   }
+
+  static final String FLOOR = "floor: empty XDP program (test-run overhead)";
+  static final String PASS = "marchproxy: pass, within budget (known source)";
+  static final String DROP = "marchproxy: drop, rate-limited (over budget)";
+  static final String NEW_FULL = "marchproxy: new source (LRU insert, table full: evicts)";
+  static final String NEW_ROOM = "marchproxy: new source (table has room)";
+  static final String NAIVE_PASS = "naive fixed window: pass, under limit";
+  static final String NAIVE_DROP = "naive fixed window: drop, over limit";
+  static final String NAIVE_NEW_FULL = "naive fixed window: new source (LRU insert, table full: evicts)";
+  static final String NAIVE_NEW_ROOM = "naive fixed window: new source (table has room)";
 
   static void ratio(List<Result> results, String what, String ours, String theirs) {
-    long a = find(results, ours).medianNs();
-    long b = find(results, theirs).medianNs();
-    System.out.printf("- %s: marchproxy %d ns vs naive %d ns = %.2fx%n", what, a, b, (double) a / b);
+    if (find(results, ours).isEmpty() || find(results, theirs).isEmpty()) {
+      return; // filtered out with -Donly
+    }
+    Result a = find(results, ours).get();
+    Result b = find(results, theirs).get();
+    System.out.printf(
+        "- %s: marchproxy %d ns vs naive %d ns = %.2fx raw; %d vs %d = %.2fx with the floor subtracted%n",
+        what, a.medianNs(), b.medianNs(), (double) a.medianNs() / b.medianNs(),
+        a.netMedianNs(), b.netMedianNs(), (double) a.netMedianNs() / Math.max(1, b.netMedianNs()));
   }
 
-  static Result find(List<Result> results, String name) {
-    return results.stream().filter(r -> r.name().equals(name)).findFirst().orElseThrow();
+  static Optional<Result> find(List<Result> results, String name) {
+    return results.stream().filter(r -> r.name().equals(name)).findFirst();
   }
 
-  record Case(String name, java.util.function.IntFunction<long[]> run) {}
+  record Case(String name, Verdict expected, java.util.function.IntFunction<long[]> run) {}
 
-  static Case marchProxy(List<AutoCloseable> open, byte[] object, String name, Budget budget, boolean classify, byte[] frame) {
+  static Case marchProxy(List<AutoCloseable> open, byte[] object, String name, Verdict expected, Budget budget, boolean classify, byte[] frame) {
     XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object));
     open.add(program);
     program.maps().protect(443, Set.of(Protocol.TCP));
@@ -136,7 +189,7 @@ class XdpBench {
       program.maps().deny(Cidr.parse("2001:db8:bad::/48"));
     }
     program.maps().configure(new XdpConfig(true, Optional.of(budget), Optional.empty(), classify));
-    return new Case(name, repeat -> run(program, frame, repeat));
+    return new Case(name, expected, repeat -> run(program, frame, repeat));
   }
 
   static long[] run(XdpProgram program, byte[] frame, int repeat) {
@@ -163,13 +216,13 @@ class XdpBench {
     }
   }
 
-  static Case marchProxyCapped(List<AutoCloseable> open, byte[] object, byte[] frame) {
+  static Case marchProxyCapped(List<AutoCloseable> open, byte[] object, byte[] frame, String tag) {
     XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object));
     open.add(program);
     program.maps().protect(443, Set.of(Protocol.TCP));
     program.maps().configure(
         new XdpConfig(true, Optional.of(UNLIMITED), Optional.of(new XdpConfig.SynGuard(UNLIMITED, new Budget(1, 1))), false));
-    return new Case("marchproxy: new source over the new-source cap (drop, no insert)", repeat -> run(program, frame, repeat));
+    return new Case("marchproxy: new source over the new-source cap (drop, no insert)" + tag, Verdict.DROP, repeat -> run(program, frame, repeat));
   }
 
   /** A bench-only program loaded straight through the thin libbpf layer. */

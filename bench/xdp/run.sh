@@ -2,8 +2,11 @@
 # XDP benchmark: ns/packet of the MarchProxy program (pass, deny drop, rate-limited drop, new
 # source) next to a naive per-source fixed-window counter, in one run, through BPF_PROG_TEST_RUN.
 # Needs root (or CAP_BPF + CAP_PERFMON) and the packages in xdp/debian-packages.txt.
-#   bench/xdp/run.sh            # defaults: 5 rounds of 2,000,000 repetitions per path
-#   REPEAT=5000000 ROUNDS=7 bench/xdp/run.sh
+#   bench/xdp/run.sh            # defaults: 15 rounds of 1,000,000 repetitions per path, on CPU 1
+#   REPEAT=2000000 ROUNDS=21 CPU=0 bench/xdp/run.sh
+#   VARIANTS='common_lru=-DMP_SOURCE_TABLE_FLAGS=0;fine_clock=-DMP_CLOCK_FINE' bench/xdp/run.sh
+# VARIANTS: extra builds of the program (name=clang flags, ';'-separated) measured on every
+# MarchProxy path next to the shipped build, in the same rounds: how a lever is evaluated.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH="$ROOT/bench/xdp"
@@ -22,8 +25,21 @@ src="$ROOT/xdp/src/main/c/marchproxy_xdp.c"
 "$build" "$BENCH/naive_fixed_window.c" "$OUT/naive_fixed_window.bpf.o"
 "$build" "$BENCH/naive_fixed_window.c" "$OUT/naive_fixed_window_rotate.bpf.o" -DMP_BENCH_ROTATE_SOURCE
 "$build" "$BENCH/return_pass.c" "$OUT/return_pass.bpf.o"
+names=()
+IFS=';' read -r -a variants <<<"${VARIANTS:-}"
+for v in "${variants[@]}"; do
+  [[ -n "$v" ]] || continue
+  name="${v%%=*}"
+  read -r -a flags <<<"${v#*=}"
+  "$build" "$src" "$OUT/marchproxy_xdp-$name.bpf.o" "${flags[@]}"
+  "$build" "$src" "$OUT/marchproxy_xdp_rotate-$name.bpf.o" -DMP_BENCH_ROTATE_SOURCE "${flags[@]}"
+  names+=("$name")
+done
 
-# Higher priority: the host may be shared, and a preempted round only measures the neighbour.
-exec nice -n -15 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
-  -Drepeat="${REPEAT:-2000000}" -Drounds="${ROUNDS:-5}" \
+# One CPU for the whole run (the kernel loop, the JVM and its threads), so every path is measured
+# on the same core and caches; higher priority, so a neighbour does not preempt a round.
+exec taskset -c "${CPU:-1}" nice -n -15 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
+  -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  -Drepeat="${REPEAT:-1000000}" -Drounds="${ROUNDS:-15}" -Dvariants="$(IFS=,; echo "${names[*]}")" \
+  ${ONLY:+-Donly="$ONLY"} \
   -cp "$ROOT/xdp/target/classes" "$BENCH/XdpBench.java" "$OUT"

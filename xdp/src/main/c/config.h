@@ -34,7 +34,11 @@ struct mp_budget {
 
 struct mp_config {
 	__u32 flags;
-	__u32 reserved;
+	/*
+	 * Nanoseconds per kernel tick (jiffy), as clock_getres(CLOCK_MONOTONIC_COARSE) reports it;
+	 * 0 (a writer that predates the field) selects the coarse-clock helper instead.
+	 */
+	__u32 tick_ns;
 	struct mp_budget packets;     /* per source, every protected packet */
 	struct mp_budget syns;	      /* per source, TCP SYN without ACK */
 	struct mp_budget new_sources; /* global: sources admitted to the table per second */

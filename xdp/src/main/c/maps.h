@@ -59,10 +59,13 @@ struct {
  * one, and IPv4 is most of the traffic. Per-CPU LRU lists: an insert never takes a lock shared
  * with the other CPUs (each CPU evicts from its own share of the table).
  */
+#ifndef MP_SOURCE_TABLE_FLAGS
+#define MP_SOURCE_TABLE_FLAGS BPF_F_NO_COMMON_LRU /* bench builds compare 0: one common list */
+#endif
 #define MP_SOURCE_TABLE(name, key_type)                                                            \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                               \
-		__uint(map_flags, BPF_F_NO_COMMON_LRU);                                            \
+		__uint(map_flags, MP_SOURCE_TABLE_FLAGS);                                          \
 		__uint(max_entries, MP_MAX_SOURCES);                                               \
 		__type(key, key_type);                                                             \
 		__type(value, struct mp_source_state);                                             \

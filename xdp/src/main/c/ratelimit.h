@@ -4,14 +4,31 @@
  * the next packet is due; a packet conforms when that time is at most `slack` (the burst) ahead
  * of now, and then pushes it one interval further. A packet over budget only reads: the drop
  * path never writes shared memory, so a flood does not bounce a cache line between CPUs.
- * The clock is bpf_ktime_get_coarse_ns: a few milliseconds of resolution is plenty for budgets
- * counted in seconds, and it costs a fraction of the fine clock.
+ * The clock is the kernel tick counter (jiffies) scaled to nanoseconds: the same resolution as
+ * bpf_ktime_get_coarse_ns (both advance once per tick, 1-10 ms, plenty for budgets counted in
+ * seconds), but the verifier inlines bpf_jiffies64 into one load where the coarse clock is a
+ * helper call. Decision 0107.
  */
 #ifndef MARCHPROXY_RATELIMIT_H
 #define MARCHPROXY_RATELIMIT_H
 
 #include "config.h"
 #include "maps.h"
+
+#define MP_NSEC_PER_SEC 1000000000ULL
+
+/*
+ * Now, in nanoseconds since boot (within a tick or so of bpf_ktime_get_coarse_ns, so state
+ * written by a build that used that clock stays valid). On 64-bit kernels jiffies start at
+ * INITIAL_JIFFIES = 2^32 - 300 * HZ, which is 2^32 ticks less 300 seconds.
+ */
+static __always_inline __u64 mp_now(const struct mp_config *cfg) {
+#ifndef MP_CLOCK_COARSE
+	if (cfg->tick_ns)
+		return (bpf_jiffies64() - (1ULL << 32)) * cfg->tick_ns + 300 * MP_NSEC_PER_SEC;
+#endif
+	return bpf_ktime_get_coarse_ns();
+}
 
 static __always_inline int budget_allows(__u64 next_ns, const struct mp_budget *b, __u64 now) {
 	return next_ns <= now + b->slack_ns;
@@ -20,8 +37,12 @@ static __always_inline int budget_allows(__u64 next_ns, const struct mp_budget *
 /* Spends one interval of a budget that budget_allows() accepted. */
 static __always_inline void budget_spend(__u64 *next_ns, const struct mp_budget *b, __u64 now) {
 	if (*next_ns > now)
+#ifdef MP_BENCH_PLAIN_SPEND
+		*next_ns += b->interval_ns; /* bench only: what the atomic costs */
+#else
 		/* Busy source: other CPUs may spend concurrently, so add atomically. */
 		__sync_fetch_and_add(next_ns, b->interval_ns);
+#endif
 	else
 		/* Idle source: restart from now. A racing CPU can at worst lose one interval. */
 		*next_ns = now + b->interval_ns;
@@ -61,7 +82,7 @@ check_budgets(const struct mp_config *cfg, void *table, const void *src, int is_
 
 	if (!(cfg->flags & (MP_CFG_RATE_LIMIT | MP_CFG_SYN_GUARD)))
 		return MP_BUDGET_PASS;
-	now = bpf_ktime_get_coarse_ns();
+	now = mp_now(cfg);
 	s = bpf_map_lookup_elem(table, src);
 	if (s) {
 		/* Check both budgets before spending either. */

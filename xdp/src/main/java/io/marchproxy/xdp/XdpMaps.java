@@ -71,6 +71,17 @@ public final class XdpMaps implements AutoCloseable {
   private static final int FLAG_CLASSIFY = 1 << 5;
 
   private static final int CONFIG_SIZE = 8 + 3 * 24;
+
+  /**
+   * mp_config.tick_ns: the kernel tick in nanoseconds, which the program multiplies its inlined
+   * tick counter by to read the time (decision 0107); 0, if the tick cannot be read, makes it call
+   * the coarse-clock helper instead.
+   */
+  static int tickNanos() {
+    long tick = Libbpf.clockResolutionNanos(Libbpf.CLOCK_MONOTONIC_COARSE);
+    return tick > 0 && tick <= Integer.MAX_VALUE ? (int) tick : 0;
+  }
+
   private static final int CIDR_V4_KEY_SIZE = 8;
   private static final int CIDR_V6_KEY_SIZE = 20;
   private static final int COUNTER_VALUE_SIZE = 16;
@@ -149,6 +160,7 @@ public final class XdpMaps implements AutoCloseable {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment value = arena.allocate(CONFIG_SIZE);
       value.set(JAVA_INT, 0, flags);
+      value.set(JAVA_INT, 4, tickNanos());
       writeBudget(value, 8, config.packets());
       writeBudget(value, 32, config.synGuard().map(XdpConfig.SynGuard::synsPerSource));
       writeBudget(value, 56, config.synGuard().map(XdpConfig.SynGuard::newSources));

@@ -55,6 +55,7 @@ public final class Libbpf {
   private static MethodHandle probeHelper;
   private static MethodHandle possibleCpus;
   private static MethodHandle ifNameToIndex;
+  private static MethodHandle clockGetres;
   private static MethodHandle close;
   private static MethodHandle mount;
 
@@ -88,6 +89,7 @@ public final class Libbpf {
       probeHelper = call(bpf, "libbpf_probe_bpf_helper", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
       possibleCpus = call(bpf, "libbpf_num_possible_cpus", JAVA_INT);
       ifNameToIndex = call(libc, "if_nametoindex", JAVA_INT, ADDRESS);
+      clockGetres = call(libc, "clock_getres", JAVA_INT, JAVA_INT, ADDRESS);
       close = call(libc, "close", JAVA_INT, JAVA_INT);
       mount = errnoCall(libc, "mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
     } catch (IllegalArgumentException | IllegalCallerException | UnsupportedOperationException e) {
@@ -400,6 +402,26 @@ public final class Libbpf {
   public static int ifNameToIndex(String name) {
     try (Arena arena = Arena.ofConfined()) {
       return (int) ifNameToIndex.invokeExact(arena.allocateFrom(name));
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** CLOCK_MONOTONIC_COARSE (Linux): advances once per kernel tick. */
+  public static final int CLOCK_MONOTONIC_COARSE = 6;
+
+  /**
+   * clock_getres(2) in nanoseconds, or -1 if the call failed. For the coarse clocks Linux reports
+   * the length of one kernel tick (jiffy).
+   */
+  public static long clockResolutionNanos(int clockId) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment timespec = arena.allocate(16, 8);
+      int rc = (int) clockGetres.invokeExact(clockId, timespec);
+      if (rc != 0) {
+        return -1;
+      }
+      return timespec.get(JAVA_LONG, 0) * 1_000_000_000L + timespec.get(JAVA_LONG, 8);
     } catch (Throwable t) {
       throw rethrow(t);
     }
