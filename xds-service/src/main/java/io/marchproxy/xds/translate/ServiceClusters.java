@@ -1,6 +1,9 @@
 package io.marchproxy.xds.translate;
 
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
 import com.google.protobuf.Any;
+import com.google.protobuf.Message;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
@@ -34,6 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /** A service → its Cluster and ClusterLoadAssignment, for one data-plane kind. */
@@ -60,9 +64,40 @@ final class ServiceClusters {
 
   private static final Pattern IPV4 = Pattern.compile("^\\d{1,3}(\\.\\d{1,3}){3}$");
 
+  /**
+   * Results by input value: a revision that changes one service of 1,000 rebuilds one cluster and
+   * one assignment, and the unchanged ones are the very same messages as in the previous snapshot
+   * (so the cache reuses their versions and packed bytes without hashing them again). Keyed by the
+   * service record (records all the way down: value equality) and the plane's kind — the only part
+   * of the plane a cluster depends on. Entries go when the snapshots holding their messages do.
+   */
+  private static final Cache<Object, Message> MEMO =
+      CacheBuilder.newBuilder().weakValues().concurrencyLevel(4).build();
+
+  private record ClusterKey(String kind, ClusterConfig.Service service) {}
+
+  private record AssignmentKey(ClusterConfig.Service service) {}
+
   private ServiceClusters() {}
 
   static Cluster cluster(ClusterConfig.Service service, DataPlane plane) {
+    return (Cluster) memo(new ClusterKey(plane.kind(), service), () -> build(service, plane));
+  }
+
+  static ClusterLoadAssignment loadAssignment(ClusterConfig.Service service) {
+    return (ClusterLoadAssignment) memo(new AssignmentKey(service), () -> buildAssignment(service));
+  }
+
+  private static Message memo(Object key, Supplier<Message> build) {
+    Message m = MEMO.getIfPresent(key);
+    if (m == null) {
+      m = build.get();
+      MEMO.put(key, m);
+    }
+    return m;
+  }
+
+  private static Cluster build(ClusterConfig.Service service, DataPlane plane) {
     ServiceSpec spec = Document.spec(service);
     String name = ResourceNames.cluster(service.name());
     Cluster.Builder c =
@@ -110,7 +145,7 @@ final class ServiceClusters {
    * operator's order, because grpc-xds refuses sparse priorities; a locality's weight is the sum of
    * its endpoints' weights (at least 1: grpc-xds silently drops a locality without one).
    */
-  static ClusterLoadAssignment loadAssignment(ClusterConfig.Service service) {
+  private static ClusterLoadAssignment buildAssignment(ClusterConfig.Service service) {
     ServiceSpec spec = Document.spec(service);
     List<ServiceSpec.Endpoint> endpoints =
         Document.list(spec.endpoints()).stream().filter(e -> e != null).toList();
