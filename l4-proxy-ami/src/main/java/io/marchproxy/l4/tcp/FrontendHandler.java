@@ -16,6 +16,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
@@ -40,7 +41,14 @@ import java.util.concurrent.TimeUnit;
  * event loop (retrying other endpoints), then relays bytes both ways with auto-read off — each side
  * is read only while the other can take more — and half-closes like TCP does.
  */
-final class FrontendHandler extends ChannelInboundHandlerAdapter {
+final class FrontendHandler extends ChannelInboundHandlerAdapter implements SplicedDirection.Relay {
+
+  /**
+   * A direction moves to splice(2) once one read burst carries this much: bulk transfers get there
+   * in their first milliseconds, request/response traffic never does (splicing a small message
+   * costs one more system call than reading it).
+   */
+  static final int SPLICE_AFTER_BURST = 32 * 1024;
 
   private static final AttributeKey<Boolean> DRAINED = AttributeKey.valueOf("marchproxy.drained");
 
@@ -70,6 +78,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> headerTimeout;
   long fromClient;
   long toClient;
+  private int burstFromClient;
+  private int burstToClient;
+  private ReadCounter inboundReads;
+  private ReadCounter outboundReads;
+  private SplicedDirection clientSplice;
+  private SplicedDirection backendSplice;
 
   /**
    * Idle tracking without a timer per connection: the relay stamps the time of the last bytes
@@ -114,6 +128,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     destination = (InetSocketAddress) inbound.localAddress();
     counted = true;
     listener.connections.add(inbound);
+    if (policy.splice()) {
+      inboundReads = ReadCounter.install(inbound);
+    }
     if (listener.active.incrementAndGet() > policy.maxConnections() || listener.draining()) {
       refuse("over_limit");
       return;
@@ -136,21 +153,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     switch (evt) {
       case SniInspector.SniSeen sni -> admit(ctx, sni.serverName());
       case ChannelInputShutdownEvent shutdown -> {
-        inboundDone = true;
-        if (connected) {
-          // the client is done sending: pass its FIN on once what it sent is written
-          flushThenShutdownOutput(outbound);
-          if (outboundDone) {
-            closeBoth();
-          }
-        } else if (cluster == null) {
-          // gone before it was admitted (during the PROXY header or the ClientHello)
-          refuse("client_closed");
+        if (clientSplice != null) {
+          clientSplice.inputShutdown(); // ends in splicedInputEnded once the queue is moved
+          return;
         }
-        // else: connecting; onConnected() passes the FIN on
+        clientInputEnded();
       }
       default -> ctx.fireUserEventTriggered(evt);
     }
+  }
+
+  private void clientInputEnded() {
+    inboundDone = true;
+    if (connected) {
+      // the client is done sending: pass its FIN on once what it sent is written
+      flushThenShutdownOutput(outbound);
+      if (outboundDone) {
+        closeBoth();
+      }
+    } else if (cluster == null) {
+      // gone before it was admitted (during the PROXY header or the ClientHello)
+      refuse("client_closed");
+    }
+    // else: connecting; onConnected() passes the FIN on
   }
 
   private void onProxyHeader(ChannelHandlerContext ctx, HAProxyMessage m) {
@@ -262,6 +287,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
     ChannelFuture f = b.connect(e.address());
     outbound = f.channel();
+    if (policy.splice()) {
+      outboundReads = ReadCounter.install(outbound);
+    }
     f.addListener(
         (ChannelFutureListener)
             done -> {
@@ -360,8 +388,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
       pending.addComponent(true, buf);
       return;
     }
+    if (clientSplice != null) {
+      // read the ordinary way after all (Netty does so when a splice fails): the counter counts it
+      outbound.write(buf, outbound.voidPromise());
+      return;
+    }
     int n = buf.readableBytes();
     fromClient += n;
+    burstFromClient += n;
     lastActivity = System.nanoTime();
     listener.bytesFromClient.add(n);
     outbound.write(buf, outbound.voidPromise());
@@ -373,7 +407,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     outbound.flush();
+    if (clientSplice != null) {
+      clientSplice.readComplete();
+      return;
+    }
+    int burst = burstFromClient;
+    burstFromClient = 0;
     if (inboundDone) {
+      return;
+    }
+    if (burst >= SPLICE_AFTER_BURST && inboundReads != null && outbound.isWritable()) {
+      listener.splicedDirections.increment();
+      clientSplice =
+          SplicedDirection.start(
+              this,
+              (AbstractEpollStreamChannel) inbound,
+              (AbstractEpollStreamChannel) outbound,
+              inboundReads);
       return;
     }
     if (outbound.isWritable()) {
@@ -386,7 +436,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     // the client takes more: resume reading the backend
-    if (inbound.isWritable() && outboundReadDeferred && connected) {
+    if (inbound.isWritable() && outboundReadDeferred && connected && backendSplice == null) {
       outboundReadDeferred = false;
       outbound.read();
     }
@@ -395,7 +445,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
   /** The backend takes more: resume reading the client. */
   void outboundWritable() {
-    if (inboundReadDeferred && !inboundDone) {
+    if (inboundReadDeferred && !inboundDone && clientSplice == null) {
       inboundReadDeferred = false;
       inbound.read();
     }
@@ -405,8 +455,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   // Relay, backend → client (called by BackendHandler on the same event loop)
 
   void fromBackend(ByteBuf buf) {
+    if (backendSplice != null) {
+      inbound.write(buf, inbound.voidPromise()); // counted by the splice's counter
+      return;
+    }
     int n = buf.readableBytes();
     toClient += n;
+    burstToClient += n;
     lastActivity = System.nanoTime();
     listener.bytesToClient.add(n);
     inbound.write(buf, inbound.voidPromise());
@@ -414,7 +469,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
   void backendReadComplete() {
     inbound.flush();
-    if (outboundDone) {
+    if (backendSplice != null) {
+      backendSplice.readComplete();
+      return;
+    }
+    int burst = burstToClient;
+    burstToClient = 0;
+    if (outboundDone || finished) {
+      return;
+    }
+    if (burst >= SPLICE_AFTER_BURST && outboundReads != null && inbound.isWritable()) {
+      listener.splicedDirections.increment();
+      backendSplice =
+          SplicedDirection.start(
+              this,
+              (AbstractEpollStreamChannel) outbound,
+              (AbstractEpollStreamChannel) inbound,
+              outboundReads);
       return;
     }
     if (inbound.isWritable()) {
@@ -425,6 +496,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
   }
 
   void backendInputShutdown() {
+    if (backendSplice != null) {
+      backendSplice.inputShutdown(); // ends in splicedInputEnded once the queue is moved
+      return;
+    }
+    backendInputEnded();
+  }
+
+  private void backendInputEnded() {
     outboundDone = true;
     if (inbound.isActive()) {
       flushThenShutdownOutput(inbound);
@@ -436,6 +515,40 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
   void backendClosed() {
     closeBoth();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Spliced directions (SplicedDirection.Relay; called on this connection's event loop)
+
+  @Override
+  public void spliced(SplicedDirection d, long n) {
+    lastActivity = System.nanoTime();
+    if (d == clientSplice) {
+      fromClient += n;
+      listener.bytesFromClient.add(n);
+    } else {
+      toClient += n;
+      listener.bytesToClient.add(n);
+    }
+  }
+
+  @Override
+  public void splicedInputEnded(SplicedDirection d) {
+    if (finished) {
+      return;
+    }
+    if (d == clientSplice) {
+      clientInputEnded();
+    } else {
+      backendInputEnded();
+    }
+  }
+
+  @Override
+  public void spliceFailed(SplicedDirection d, Throwable cause) {
+    if (!finished) {
+      closeBoth();
+    }
   }
 
   /**

@@ -49,7 +49,8 @@ public final class TcpListener {
       List<ChainState> chains,
       SourceLimiter sources,
       BandwidthClass bandwidth,
-      long maxConnections) {}
+      long maxConnections,
+      boolean splice) {}
 
   final Dataplane dp;
   final String name;
@@ -60,6 +61,7 @@ public final class TcpListener {
   final GlobalTrafficShapingHandler shaper;
   final LongAdder bytesFromClient;
   final LongAdder bytesToClient;
+  final LongAdder splicedDirections;
   private final Map<String, LongAdder> verdicts = new ConcurrentHashMap<>();
   private volatile boolean draining;
   private io.netty.util.concurrent.ScheduledFuture<?> sweeper;
@@ -99,6 +101,12 @@ public final class TcpListener {
             name,
             "direction",
             "to_client");
+    splicedDirections =
+        m.counter(
+            "spliced_directions_total",
+            "Connection directions moved to splice(2) (bulk, no shaping)",
+            "listener",
+            name);
   }
 
   private Policy policy(ListenerSpec.Tcp spec, Policy old) {
@@ -127,7 +135,12 @@ public final class TcpListener {
                 dp.nanoClock());
     BandwidthClass bw = BandwidthClass.of(meta.bandwidthClass(), dp.env());
     long max = meta.maxConnections() > 0 ? meta.maxConnections() : dp.defaultMaxConnections();
-    return new Policy(spec, List.copyOf(chains), sources, bw, max);
+    // splice(2) bypasses the pipeline, so it is only for connections nothing shapes
+    boolean splice =
+        dp.transport().isEpoll()
+            && bw.bytesPerSecond() <= 0
+            && !"off".equalsIgnoreCase(dp.env().getOrDefault("MARCHPROXY_L4_SPLICE", "on"));
+    return new Policy(spec, List.copyOf(chains), sources, bw, max, splice);
   }
 
   io.netty.bootstrap.Bootstrap backendBootstrap() {
