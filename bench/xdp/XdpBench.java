@@ -154,7 +154,7 @@ class XdpBench {
   static final String FLOOR = "floor: empty XDP program (test-run overhead)";
   static final String PASS = "marchproxy: pass, within budget (known source)";
   static final String DROP = "marchproxy: drop, rate-limited (over budget)";
-  static final String NEW_FULL = "marchproxy: new source (LRU insert, table full: evicts)";
+  static final String NEW_FULL = "marchproxy: new source (table full: every insert replaces a source)";
   static final String NEW_ROOM = "marchproxy: new source (table has room)";
   static final String NAIVE_PASS = "naive fixed window: pass, under limit";
   static final String NAIVE_DROP = "naive fixed window: drop, over limit";

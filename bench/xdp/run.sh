@@ -7,6 +7,8 @@
 #   VARIANTS='common_lru=-DMP_SOURCE_TABLE_FLAGS=0;fine_clock=-DMP_CLOCK_FINE' bench/xdp/run.sh
 # VARIANTS: extra builds of the program (name=clang flags, ';'-separated) measured on every
 # MarchProxy path next to the shipped build, in the same rounds: how a lever is evaluated.
+# PREBUILT: names of builds already in bench/xdp/target (marchproxy_xdp-NAME.bpf.o and
+# marchproxy_xdp_rotate-NAME.bpf.o, e.g. compiled from an earlier commit) to measure as well.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BENCH="$ROOT/bench/xdp"
@@ -34,6 +36,11 @@ for v in "${variants[@]}"; do
   "$build" "$src" "$OUT/marchproxy_xdp-$name.bpf.o" "${flags[@]}"
   "$build" "$src" "$OUT/marchproxy_xdp_rotate-$name.bpf.o" -DMP_BENCH_ROTATE_SOURCE "${flags[@]}"
   names+=("$name")
+done
+
+IFS=',' read -r -a prebuilt <<<"${PREBUILT:-}"
+for name in "${prebuilt[@]}"; do
+  [[ -n "$name" ]] && names+=("$name")
 done
 
 # One CPU for the whole run (the kernel loop, the JVM and its threads), so every path is measured

@@ -12,7 +12,7 @@
 #include "config.h"
 
 #ifndef MP_MAX_SOURCES
-#define MP_MAX_SOURCES 65536 /* default; user space may resize before load */
+#define MP_MAX_SOURCES 65536 /* slots; user space may resize before load */
 #endif
 #ifndef MP_MAX_CIDRS
 #define MP_MAX_CIDRS 16384
@@ -55,24 +55,33 @@ struct {
 } mp_ports SEC(".maps");
 
 /*
- * Sources, one table per family: a 4-byte key hashes and compares measurably faster than a 16-byte
- * one, and IPv4 is most of the traffic. Per-CPU LRU lists: an insert never takes a lock shared
- * with the other CPUs (each CPU evicts from its own share of the table).
+ * Sources, one table per family (table.h, decision 0108): an array of buckets of MP_WAYS slots,
+ * looked up without a helper call. A 4-byte key hashes and compares faster than a 16-byte one,
+ * and IPv4 is most of the traffic.
  */
-#ifndef MP_SOURCE_TABLE_FLAGS
-#define MP_SOURCE_TABLE_FLAGS BPF_F_NO_COMMON_LRU /* bench builds compare 0: one common list */
-#endif
-#define MP_SOURCE_TABLE(name, key_type)                                                            \
+#define MP_WAYS 4
+
+struct mp_bucket_v4 {
+	__u64 tags[MP_WAYS]; /* 1 << 32 | address, 0 for an empty slot */
+	struct mp_source_state state[MP_WAYS];
+};
+
+struct mp_bucket_v6 {
+	__u32 keys[MP_WAYS][4];
+	__u32 present[MP_WAYS];
+	struct mp_source_state state[MP_WAYS];
+};
+
+#define MP_SOURCE_TABLE(name, bucket_type)                                                         \
 	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                               \
-		__uint(map_flags, MP_SOURCE_TABLE_FLAGS);                                          \
-		__uint(max_entries, MP_MAX_SOURCES);                                               \
-		__type(key, key_type);                                                             \
-		__type(value, struct mp_source_state);                                             \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(max_entries, MP_MAX_SOURCES / MP_WAYS);                                     \
+		__type(key, __u32);                                                                \
+		__type(value, struct bucket_type);                                                 \
 	} name SEC(".maps")
 
-MP_SOURCE_TABLE(mp_sources_v4, __be32);
-MP_SOURCE_TABLE(mp_sources_v6, struct in6_addr);
+MP_SOURCE_TABLE(mp_sources_v4, mp_bucket_v4);
+MP_SOURCE_TABLE(mp_sources_v6, mp_bucket_v6);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

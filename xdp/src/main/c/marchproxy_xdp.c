@@ -33,7 +33,7 @@ static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __b
 		return MP_POLICY_ALLOWLIST;
 	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v4(&mp_deny_v4, src))
 		return MP_POLICY_DENYLIST;
-	*budget = check_budgets(cfg, &mp_sources_v4, &src, is_syn);
+	*budget = check_budgets_v4(cfg, src, is_syn);
 	return MP_POLICY_BUDGET;
 }
 
@@ -46,7 +46,7 @@ static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
 		return MP_POLICY_ALLOWLIST;
 	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v6(&mp_deny_v6, &key))
 		return MP_POLICY_DENYLIST;
-	*budget = check_budgets(cfg, &mp_sources_v6, &key, is_syn);
+	*budget = check_budgets_v6(cfg, &key, is_syn);
 	return MP_POLICY_BUDGET;
 }
 

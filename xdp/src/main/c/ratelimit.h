@@ -14,13 +14,15 @@
 
 #include "config.h"
 #include "maps.h"
+#include "table.h"
 
 #define MP_NSEC_PER_SEC 1000000000ULL
 
 /*
- * Now, in nanoseconds since boot (within a tick or so of bpf_ktime_get_coarse_ns, so state
- * written by a build that used that clock stays valid). On 64-bit kernels jiffies start at
- * INITIAL_JIFFIES = 2^32 - 300 * HZ, which is 2^32 ticks less 300 seconds.
+ * Now, in nanoseconds since boot: jiffies start at INITIAL_JIFFIES = 2^32 - 300 * HZ on 64-bit
+ * kernels, i.e. 2^32 ticks less 300 seconds. This stays within a fraction of a second of
+ * bpf_ktime_get_coarse_ns (0.3 s on the bench host), so state written with either clock keeps
+ * its meaning with the other; tick_ns 0 (not written) selects that helper.
  */
 static __always_inline __u64 mp_now(const struct mp_config *cfg) {
 #ifndef MP_CLOCK_COARSE
@@ -69,48 +71,89 @@ enum mp_budget_verdict {
 	MP_BUDGET_DROP_NEW_SOURCE,
 };
 
-/*
- * Applies the per-source packet budget and the SYN guard to one protected packet. `table` is the
- * family's source table; each call site passes a constant map, so the verifier can inline it.
- */
-static __always_inline enum mp_budget_verdict
-check_budgets(const struct mp_config *cfg, void *table, const void *src, int is_syn) {
+/* The budgets of a source the table holds: check both before spending either. */
+static __always_inline enum mp_budget_verdict budget_known(const struct mp_config *cfg,
+							   struct mp_source_state *s, int is_syn,
+							   __u64 now) {
 	int limit_packets = cfg->flags & MP_CFG_RATE_LIMIT;
 	int guard_syns = (cfg->flags & MP_CFG_SYN_GUARD) && is_syn;
-	struct mp_source_state *s;
-	__u64 now;
 
-	if (!(cfg->flags & (MP_CFG_RATE_LIMIT | MP_CFG_SYN_GUARD)))
-		return MP_BUDGET_PASS;
-	now = mp_now(cfg);
-	s = bpf_map_lookup_elem(table, src);
-	if (s) {
-		/* Check both budgets before spending either. */
-		if (guard_syns && !budget_allows(s->next_syn_ns, &cfg->syns, now))
-			return MP_BUDGET_DROP_SYN;
-		if (limit_packets && !budget_allows(s->next_packet_ns, &cfg->packets, now))
-			return MP_BUDGET_DROP_RATE;
-		if (guard_syns)
-			budget_spend(&s->next_syn_ns, &cfg->syns, now);
-		if (limit_packets)
-			budget_spend(&s->next_packet_ns, &cfg->packets, now);
-		return MP_BUDGET_PASS;
-	}
+	if (guard_syns && !budget_allows(s->next_syn_ns, &cfg->syns, now))
+		return MP_BUDGET_DROP_SYN;
+	if (limit_packets && !budget_allows(s->next_packet_ns, &cfg->packets, now))
+		return MP_BUDGET_DROP_RATE;
+	if (guard_syns)
+		budget_spend(&s->next_syn_ns, &cfg->syns, now);
+	if (limit_packets)
+		budget_spend(&s->next_packet_ns, &cfg->packets, now);
+	return MP_BUDGET_PASS;
+}
 
-	/* An unknown source. With the guard on, spoofed floods must not churn the table. */
+/*
+ * A source the table does not hold. With the SYN guard on, spoofed floods must not churn the
+ * table: beyond the new-source budget the packet is dropped and nothing is inserted. Otherwise
+ * `fresh` is what to insert: the first packet spends one interval of each budget it is under.
+ */
+static __always_inline enum mp_budget_verdict budget_new(const struct mp_config *cfg, int is_syn,
+							 __u64 now,
+							 struct mp_source_state *fresh) {
+	int limit_packets = cfg->flags & MP_CFG_RATE_LIMIT;
+	int guard_syns = (cfg->flags & MP_CFG_SYN_GUARD) && is_syn;
+
 	if ((cfg->flags & MP_CFG_SYN_GUARD) && !admit_new_source(cfg, now))
 		return MP_BUDGET_DROP_NEW_SOURCE;
-	{
-		/* The first packet spends one interval of each budget it is subject to. */
-		struct mp_source_state fresh = {
-		    .next_packet_ns = limit_packets ? now + cfg->packets.interval_ns : 0,
-		    .next_syn_ns = guard_syns ? now + cfg->syns.interval_ns : 0,
-		};
-
-		/* A racing CPU may have inserted it first; its entry is as good as ours. */
-		bpf_map_update_elem(table, src, &fresh, BPF_NOEXIST);
-	}
+	fresh->next_packet_ns = limit_packets ? now + cfg->packets.interval_ns : 0;
+	fresh->next_syn_ns = guard_syns ? now + cfg->syns.interval_ns : 0;
 	return MP_BUDGET_NEW_SOURCE;
+}
+
+static __always_inline int budgets_configured(const struct mp_config *cfg) {
+	return cfg->flags & (MP_CFG_RATE_LIMIT | MP_CFG_SYN_GUARD);
+}
+
+/* Applies the per-source packet budget and the SYN guard to one protected IPv4 packet. */
+static __always_inline enum mp_budget_verdict check_budgets_v4(const struct mp_config *cfg,
+							       __be32 src, int is_syn) {
+	struct mp_source_state fresh, *s;
+	struct mp_bucket_v4 *b;
+	enum mp_budget_verdict v;
+	__u64 now;
+
+	if (!budgets_configured(cfg))
+		return MP_BUDGET_PASS;
+	b = mp_bucket_v4(src);
+	if (!b) /* the index is always in range; this satisfies the verifier */
+		return MP_BUDGET_PASS;
+	now = mp_now(cfg);
+	s = mp_find_v4(b, src);
+	if (s)
+		return budget_known(cfg, s, is_syn, now);
+	v = budget_new(cfg, is_syn, now, &fresh);
+	if (v == MP_BUDGET_NEW_SOURCE)
+		mp_insert_v4(b, src, &fresh);
+	return v;
+}
+
+static __always_inline enum mp_budget_verdict
+check_budgets_v6(const struct mp_config *cfg, const struct in6_addr *src, int is_syn) {
+	struct mp_source_state fresh, *s;
+	struct mp_bucket_v6 *b;
+	enum mp_budget_verdict v;
+	__u64 now;
+
+	if (!budgets_configured(cfg))
+		return MP_BUDGET_PASS;
+	b = mp_bucket_v6(src);
+	if (!b)
+		return MP_BUDGET_PASS;
+	now = mp_now(cfg);
+	s = mp_find_v6(b, src);
+	if (s)
+		return budget_known(cfg, s, is_syn, now);
+	v = budget_new(cfg, is_syn, now, &fresh);
+	if (v == MP_BUDGET_NEW_SOURCE)
+		mp_insert_v6(b, src, &fresh);
+	return v;
 }
 
 #endif

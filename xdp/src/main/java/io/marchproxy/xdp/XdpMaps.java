@@ -2,6 +2,7 @@ package io.marchproxy.xdp;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.marchproxy.xdp.libbpf.Errno;
@@ -9,6 +10,8 @@ import io.marchproxy.xdp.libbpf.Libbpf;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -72,6 +75,13 @@ public final class XdpMaps implements AutoCloseable {
 
   private static final int CONFIG_SIZE = 8 + 3 * 24;
 
+  /** Slots per bucket of a source table (MP_WAYS in maps.h). */
+  static final int WAYS = 4;
+
+  // struct mp_bucket_v4 / mp_bucket_v6 in maps.h
+  private static final int BUCKET_V4_SIZE = WAYS * 8 + WAYS * 16;
+  private static final int BUCKET_V6_SIZE = WAYS * 16 + WAYS * 4 + WAYS * 16;
+
   /**
    * mp_config.tick_ns: the kernel tick in nanoseconds, which the program multiplies its inlined
    * tick counter by to read the time (decision 0107); 0, if the tick cannot be read, makes it call
@@ -130,7 +140,7 @@ public final class XdpMaps implements AutoCloseable {
     return new XdpMaps(Map.copyOf(fds), true);
   }
 
-  private int fd(String map) {
+  int fd(String map) {
     return fds.get(map);
   }
 
@@ -138,6 +148,11 @@ public final class XdpMaps implements AutoCloseable {
 
   /** Writes the whole configuration; the list flags follow whether the lists have entries. */
   public void configure(XdpConfig config) {
+    configure(config, tickNanos());
+  }
+
+  /** As {@link #configure(XdpConfig)}, with the tick given (0: the program uses the helper). */
+  void configure(XdpConfig config, int tickNanos) {
     int flags = 0;
     if (config.enabled()) {
       flags |= FLAG_ENABLED;
@@ -160,7 +175,7 @@ public final class XdpMaps implements AutoCloseable {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment value = arena.allocate(CONFIG_SIZE);
       value.set(JAVA_INT, 0, flags);
-      value.set(JAVA_INT, 4, tickNanos());
+      value.set(JAVA_INT, 4, tickNanos);
       writeBudget(value, 8, config.packets());
       writeBudget(value, 32, config.synGuard().map(XdpConfig.SynGuard::synsPerSource));
       writeBudget(value, 56, config.synGuard().map(XdpConfig.SynGuard::newSources));
@@ -176,6 +191,15 @@ public final class XdpMaps implements AutoCloseable {
           value.set(JAVA_LONG, offset + 8, b.intervalNanos());
           value.set(JAVA_LONG, offset + 16, b.slackNanos());
         });
+  }
+
+  /** mp_config.tick_ns as written. */
+  int configuredTickNanos() {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment value = arena.allocate(CONFIG_SIZE);
+      lookup(CONFIG, intKey(arena, 0), value, "read the configuration");
+      return value.get(JAVA_INT, 4);
+    }
   }
 
   /** The configuration as the program sees it now. */
@@ -340,13 +364,48 @@ public final class XdpMaps implements AutoCloseable {
 
   // ---- sources -------------------------------------------------------------------------------
 
+  /** Buckets a source table needs to hold `maxSources` sources. */
+  static int buckets(int maxSources) {
+    return Math.max(1, (maxSources + WAYS - 1) / WAYS);
+  }
+
+  /** The bucket a source hashes to, exactly as table.h computes it. */
+  static int bucketOf(byte[] address, int buckets) {
+    ByteBuffer words = ByteBuffer.wrap(address).order(ByteOrder.nativeOrder());
+    int hash = words.getInt(0);
+    if (address.length == 16) {
+      hash ^= words.getInt(4) ^ words.getInt(8) ^ words.getInt(12);
+    }
+    long mixed = Integer.toUnsignedLong(hash * 0x9E3779B1);
+    return (int) ((mixed * Integer.toUnsignedLong(buckets)) >>> 32);
+  }
+
   /** Whether a source currently has an entry in the rate-limit table. */
   public boolean tracks(InetAddress source) {
+    byte[] address = source.getAddress();
+    boolean v4 = address.length == 4;
+    String table = v4 ? SOURCES_V4 : SOURCES_V6;
+    int buckets = Libbpf.mapMaxEntries(fd(table));
+    if (buckets <= 0) {
+      throw failure("read the size of " + table, buckets);
+    }
     try (Arena arena = Arena.ofConfined()) {
-      byte[] address = source.getAddress();
-      MemorySegment key = arena.allocateFrom(JAVA_BYTE, address);
-      String table = address.length == 4 ? SOURCES_V4 : SOURCES_V6;
-      return Libbpf.mapLookup(fd(table), key, arena.allocate(16)) == 0;
+      MemorySegment bucket = arena.allocate(v4 ? BUCKET_V4_SIZE : BUCKET_V6_SIZE, 8);
+      lookup(table, intKey(arena, bucketOf(address, buckets)), bucket, "read " + table);
+      MemorySegment key = MemorySegment.ofArray(address);
+      for (int way = 0; way < WAYS; way++) {
+        if (v4) {
+          // tags[way]: a presence bit above the address as a native 32-bit load reads it
+          long tag = 1L << 32 | Integer.toUnsignedLong(key.get(JAVA_INT_UNALIGNED, 0));
+          if (bucket.get(JAVA_LONG, way * 8L) == tag) {
+            return true;
+          }
+        } else if (bucket.get(JAVA_INT, 64 + way * 4L) != 0
+            && MemorySegment.mismatch(bucket, way * 16L, way * 16L + 16, key, 0, 16) == -1) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

@@ -37,8 +37,8 @@ public final class XdpProgram implements AutoCloseable {
    * @param object the BPF ELF object (the shipped one unless a benchmark brings its own)
    * @param pinInterface pin the maps under /sys/fs/bpf/marchproxy/&lt;iface&gt;/ and reuse what is
    *     pinned there, so state survives a restart; empty for a private, unpinned instance
-   * @param maxSources size of each per-source table (LRU, one per address family); empty keeps the
-   *     compiled default
+   * @param maxSources sources each per-source table holds (one per address family, in buckets of
+   *     four; rounded up to a whole bucket); empty keeps the compiled default
    */
   public record LoadOptions(
       byte[] object, Optional<String> pinInterface, Optional<Integer> maxSources) {
@@ -135,7 +135,8 @@ public final class XdpProgram implements AutoCloseable {
       if (options.maxSources().isPresent()) {
         for (String table : List.of(XdpMaps.SOURCES_V4, XdpMaps.SOURCES_V6)) {
           check(
-              Libbpf.mapSetMaxEntries(mapHandles.get(table), options.maxSources().get()),
+              Libbpf.mapSetMaxEntries(
+                  mapHandles.get(table), XdpMaps.buckets(options.maxSources().get())),
               "size the source table " + table);
         }
       }

@@ -16,9 +16,12 @@ public final class XdpSupport {
   private static final int PROG_TYPE_XDP = 6;
   private static final int MAP_TYPE_ARRAY = 2;
   private static final int MAP_TYPE_PERCPU_ARRAY = 6;
-  private static final int MAP_TYPE_LRU_HASH = 9;
   private static final int MAP_TYPE_LPM_TRIE = 11;
+  private static final int FUNC_JIFFIES64 = 118;
   private static final int FUNC_KTIME_GET_COARSE_NS = 160;
+
+  /** The source tables read their size through CO-RE (table.h), which needs the kernel's BTF. */
+  static final Path KERNEL_BTF = Path.of("/sys/kernel/btf/vmlinux");
 
   private XdpSupport() {}
 
@@ -44,8 +47,13 @@ public final class XdpSupport {
         List.of(
             new Feature(Libbpf.probeMapType(MAP_TYPE_ARRAY), "array maps"),
             new Feature(Libbpf.probeMapType(MAP_TYPE_PERCPU_ARRAY), "per-CPU array maps"),
-            new Feature(Libbpf.probeMapType(MAP_TYPE_LRU_HASH), "LRU hash maps"),
             new Feature(Libbpf.probeMapType(MAP_TYPE_LPM_TRIE), "LPM trie maps"),
+            new Feature(
+                Files.isReadable(KERNEL_BTF) ? 1 : 0,
+                "kernel BTF (" + KERNEL_BTF + ", CONFIG_DEBUG_INFO_BTF)"),
+            new Feature(
+                Libbpf.probeHelper(PROG_TYPE_XDP, FUNC_JIFFIES64),
+                "the bpf_jiffies64 helper (Linux 5.5+)"),
             new Feature(
                 Libbpf.probeHelper(PROG_TYPE_XDP, FUNC_KTIME_GET_COARSE_NS),
                 "the bpf_ktime_get_coarse_ns helper (Linux 5.11+)"))) {

@@ -273,6 +273,19 @@ public final class Libbpf {
     }
   }
 
+  /** A map's max_entries (the fifth u32 of bpf_map_info), or a negative errno. */
+  public static int mapMaxEntries(int fd) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment info = arena.allocate(20);
+      MemorySegment len = arena.allocate(JAVA_INT);
+      len.set(JAVA_INT, 0, 20);
+      int rc = (int) objGetInfo.invokeExact(fd, info, len);
+      return rc < 0 ? rc : info.get(JAVA_INT, 16);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
   /** The kernel id of a program or map fd (the second u32 of bpf_prog_info / bpf_map_info). */
   public static int objectId(int fd) {
     try (Arena arena = Arena.ofConfined()) {
