@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -23,6 +24,14 @@ public final class ClusterConfigRenderer {
   /** A rendered document: its JSON text and that text's sha256. */
   public record Rendered(ClusterConfig config, String json, String sha256) {}
 
+  /**
+   * Specs parsed from their stored text, by that text: a write to one service of 1,000 re-reads all
+   * 1,000 rows, and 999 of them are the same text as last time. Values are immutable records;
+   * bounded by clearing (a cluster's specs refill it on the next write).
+   */
+  private static final int PARSED_MAX = 50_000;
+
+  private final Map<String, Object> parsed = new ConcurrentHashMap<>();
   private final Db db;
   private final JsonMapper json;
 
@@ -95,7 +104,7 @@ public final class ClusterConfigRenderer {
                   sid,
                   rs.getString("name"),
                   rs.getString("protocol"),
-                  parse(rs.getString("spec"), ServiceSpec.class),
+                  parseSpec(rs.getString("spec"), ServiceSpec.class),
                   credentials.getOrDefault(sid, List.of()));
             },
             id);
@@ -106,7 +115,7 @@ public final class ClusterConfigRenderer {
                 new ClusterConfig.Route(
                     Db.uuid(rs, "id"),
                     rs.getString("name"),
-                    parse(rs.getString("spec"), RouteSpec.class)),
+                    parseSpec(rs.getString("spec"), RouteSpec.class)),
             id);
     List<ClusterConfig.Mapping> mappings =
         db.list(
@@ -118,7 +127,7 @@ public final class ClusterConfigRenderer {
                     rs.getString("name"),
                     rs.getString("protocol"),
                     rs.getInt("listen_port"),
-                    parse(rs.getString("spec"), MappingSpec.class)),
+                    parseSpec(rs.getString("spec"), MappingSpec.class)),
             id);
     List<ClusterConfig.Certificate> certificates =
         db.list(
@@ -134,6 +143,22 @@ public final class ClusterConfigRenderer {
             id);
     return new ClusterConfig(
         ClusterConfig.SCHEMA, cluster, services, routes, mappings, certificates);
+  }
+
+  private <T> T parseSpec(String text, Class<T> type) {
+    if (text == null) {
+      return parse(text, type);
+    }
+    Object hit = parsed.get(text);
+    if (type.isInstance(hit)) {
+      return type.cast(hit);
+    }
+    T value = parse(text, type);
+    if (parsed.size() >= PARSED_MAX) {
+      parsed.clear();
+    }
+    parsed.put(text, value);
+    return value;
   }
 
   public <T> T parse(String text, Class<T> type) {

@@ -1,5 +1,6 @@
 package io.marchproxy.xds.load;
 
+import io.marchproxy.core.config.ClusterConfig;
 import io.marchproxy.core.config.ClusterConfigRenderer;
 import io.marchproxy.core.db.Db;
 import io.marchproxy.core.ops.ReadinessCheck;
@@ -60,6 +61,10 @@ public class RevisionLoader implements ReadinessCheck {
   private final Counter notifications;
 
   private final Map<UUID, Long> current = new ConcurrentHashMap<>();
+
+  /** The last document loaded per cluster: the next one reuses its unchanged services. */
+  private final Map<UUID, ClusterConfig> lastDocuments = new ConcurrentHashMap<>();
+
   private final Set<UUID> pending = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
@@ -214,6 +219,7 @@ public class RevisionLoader implements ReadinessCheck {
       all.forEach(gone::remove);
       for (UUID id : gone) {
         current.remove(id);
+        lastDocuments.remove(id);
         listeners.forEach(l -> l.onClusterRemoved(id));
       }
       load(new HashSet<>(all));
@@ -255,9 +261,10 @@ public class RevisionLoader implements ReadinessCheck {
       }
       LoadedRevision loaded;
       try {
-        loaded =
-            new LoadedRevision(
-                r.id(), r.name(), r.revision(), r.hash(), renderer.read(r.document()), r.at());
+        ClusterConfig doc =
+            SameServices.reuse(lastDocuments.get(r.id()), renderer.read(r.document()));
+        lastDocuments.put(r.id(), doc);
+        loaded = new LoadedRevision(r.id(), r.name(), r.revision(), r.hash(), doc, r.at());
       } catch (RuntimeException e) {
         LOG.error(
             "Revision {} of cluster {} is unreadable; keeping revision {}",
@@ -273,6 +280,7 @@ public class RevisionLoader implements ReadinessCheck {
     }
     for (UUID id : clusters) {
       if (!found.contains(id) && current.remove(id) != null) {
+        lastDocuments.remove(id);
         listeners.forEach(l -> l.onClusterRemoved(id));
       }
     }

@@ -3,7 +3,6 @@ package io.marchproxy.xds.translate;
 import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
 import com.google.protobuf.Any;
-import com.google.protobuf.Message;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
@@ -37,7 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Supplier;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /** A service → its Cluster and ClusterLoadAssignment, for one data-plane kind. */
@@ -65,36 +64,41 @@ final class ServiceClusters {
   private static final Pattern IPV4 = Pattern.compile("^\\d{1,3}(\\.\\d{1,3}){3}$");
 
   /**
-   * Results by input value: a revision that changes one service of 1,000 rebuilds one cluster and
-   * one assignment, and the unchanged ones are the very same messages as in the previous snapshot
-   * (so the cache reuses their versions and packed bytes without hashing them again). Keyed by the
-   * service record (records all the way down: value equality) and the plane's kind — the only part
-   * of the plane a cluster depends on. Entries go when the snapshots holding their messages do.
+   * What was built for each service object, per plane kind (the only part of the plane a cluster
+   * depends on). The loader hands an unchanged service on as the same object ({@code
+   * io.marchproxy.xds.load.SameServices}), so a revision that changes one service of 1,000 rebuilds
+   * one cluster and one assignment, and the unchanged ones are the very same messages as in the
+   * previous snapshot (the cache then reuses their versions and packed bytes). Keys are weak and
+   * compared by identity: entries go with the documents that hold their services. A service object
+   * never changes (records of records), so what was built for it stays right.
    */
-  private static final Cache<Object, Message> MEMO =
-      CacheBuilder.newBuilder().weakValues().concurrencyLevel(4).build();
+  private static final Map<String, Cache<ClusterConfig.Service, Cluster>> CLUSTERS =
+      new ConcurrentHashMap<>();
 
-  private record ClusterKey(String kind, ClusterConfig.Service service) {}
-
-  private record AssignmentKey(ClusterConfig.Service service) {}
+  private static final Cache<ClusterConfig.Service, ClusterLoadAssignment> ASSIGNMENTS =
+      CacheBuilder.newBuilder().weakKeys().concurrencyLevel(4).build();
 
   private ServiceClusters() {}
 
   static Cluster cluster(ClusterConfig.Service service, DataPlane plane) {
-    return (Cluster) memo(new ClusterKey(plane.kind(), service), () -> build(service, plane));
+    Cache<ClusterConfig.Service, Cluster> built =
+        CLUSTERS.computeIfAbsent(
+            plane.kind(), k -> CacheBuilder.newBuilder().weakKeys().concurrencyLevel(4).build());
+    Cluster c = built.getIfPresent(service);
+    if (c == null) {
+      c = build(service, plane);
+      built.put(service, c);
+    }
+    return c;
   }
 
   static ClusterLoadAssignment loadAssignment(ClusterConfig.Service service) {
-    return (ClusterLoadAssignment) memo(new AssignmentKey(service), () -> buildAssignment(service));
-  }
-
-  private static Message memo(Object key, Supplier<Message> build) {
-    Message m = MEMO.getIfPresent(key);
-    if (m == null) {
-      m = build.get();
-      MEMO.put(key, m);
+    ClusterLoadAssignment a = ASSIGNMENTS.getIfPresent(service);
+    if (a == null) {
+      a = buildAssignment(service);
+      ASSIGNMENTS.put(service, a);
     }
-    return m;
+    return a;
   }
 
   private static Cluster build(ClusterConfig.Service service, DataPlane plane) {
