@@ -57,8 +57,27 @@ public final class LicenseVerifier {
     }
   }
 
-  /** The claims of a correctly signed key (expired or not). */
+  /** The last key that verified, with its claims: verifying is a pure function of the key. */
+  private record Verified(String key, LicenseClaims claims) {}
+
+  private volatile Verified lastVerified;
+
+  /**
+   * The claims of a correctly signed key (expired or not). The last key that verified is remembered
+   * (the installed key is checked on every publish and every admitted stream; an Ed25519
+   * verification costs ~100 µs).
+   */
   public LicenseClaims verify(String key) {
+    Verified last = lastVerified;
+    if (last != null && last.key().equals(key)) {
+      return last.claims();
+    }
+    LicenseClaims claims = verifySignature(key);
+    lastVerified = new Verified(key, claims);
+    return claims;
+  }
+
+  private LicenseClaims verifySignature(String key) {
     if (key == null || key.isBlank()) {
       throw new InvalidLicenseException("the license key is empty");
     }

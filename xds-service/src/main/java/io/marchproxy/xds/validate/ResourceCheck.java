@@ -1,5 +1,7 @@
 package io.marchproxy.xds.validate;
 
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
@@ -33,6 +35,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * MarchProxy's own checks on a translation, before a snapshot is built from it: references resolve,
@@ -51,6 +54,17 @@ public final class ResourceCheck {
   static final Set<Cluster.LbPolicy> GRPC_LB_POLICIES =
       Set.of(
           Cluster.LbPolicy.ROUND_ROBIN, Cluster.LbPolicy.RING_HASH, Cluster.LbPolicy.LEAST_REQUEST);
+
+  /**
+   * Assignments found without problems, by identity: a revision that changes one service of 1,000
+   * re-checks one assignment (the others are the same messages; a message never changes). Weak
+   * keys: entries go with the snapshots.
+   */
+  private static final Cache<ClusterLoadAssignment, Boolean> CLEAN =
+      CacheBuilder.newBuilder().weakKeys().concurrencyLevel(4).build();
+
+  private static final Cache<ClusterLoadAssignment, Boolean> CLEAN_IP_ONLY =
+      CacheBuilder.newBuilder().weakKeys().concurrencyLevel(4).build();
 
   private ResourceCheck() {}
 
@@ -304,7 +318,16 @@ public final class ResourceCheck {
     }
 
     void endpoints(ClusterLoadAssignment cla) {
-      localities(ENDPOINTS, cla.getClusterName(), cla, plane instanceof DataPlane.Envoy);
+      boolean ipOnly = plane instanceof DataPlane.Envoy;
+      Cache<ClusterLoadAssignment, Boolean> clean = ipOnly ? CLEAN_IP_ONLY : CLEAN;
+      if (clean.getIfPresent(cla) != null) {
+        return; // this very message passed before (the translator reuses unchanged ones)
+      }
+      int before = out.size();
+      localities(ENDPOINTS, cla.getClusterName(), cla, ipOnly);
+      if (out.size() == before) {
+        clean.put(cla, Boolean.TRUE);
+      }
     }
 
     /**
@@ -360,7 +383,9 @@ public final class ResourceCheck {
     }
   }
 
+  private static final Pattern IPV4 = Pattern.compile("^\\d{1,3}(\\.\\d{1,3}){3}$");
+
   static boolean isIpLiteral(String host) {
-    return host.matches("^\\d{1,3}(\\.\\d{1,3}){3}$") || host.contains(":");
+    return host.indexOf(':') >= 0 || IPV4.matcher(host).matches();
   }
 }
