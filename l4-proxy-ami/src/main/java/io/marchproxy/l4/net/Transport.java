@@ -52,6 +52,11 @@ public record Transport(
     return name.equals("epoll");
   }
 
+  /** A new, unregistered client socket channel of this transport (no reflection, no bootstrap). */
+  public Channel newSocketChannel() {
+    return isEpoll() ? new EpollSocketChannel() : new NioSocketChannel();
+  }
+
   public EventLoopGroup newGroup(int threads) {
     return new MultiThreadIoEventLoopGroup(threads, ioHandlers);
   }

@@ -51,6 +51,11 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void channelUnregistered(ChannelHandlerContext ctx) {
+    frontend.backendUnregistered(ctx.channel());
+  }
+
+  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     frontend.backendClosed();
   }

@@ -6,12 +6,10 @@ import io.marchproxy.l4.lb.ClusterRuntime;
 import io.marchproxy.l4.lb.LiveEndpoint;
 import io.marchproxy.l4.ops.AccessLog;
 import io.marchproxy.l4.policy.SourceLimiter;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -24,7 +22,6 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
-import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
@@ -50,10 +47,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
    */
   static final int SPLICE_AFTER_BURST = 32 * 1024;
 
-  private static final AttributeKey<Boolean> DRAINED = AttributeKey.valueOf("marchproxy.drained");
-
   private final TcpListener listener;
   private final TcpListener.Policy policy;
+
+  /** When it was accepted, for the access log (null when the log is off). */
   private final Instant start;
 
   private Channel inbound;
@@ -74,6 +71,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   private boolean inboundReadDeferred;
   boolean outboundReadDeferred;
   private boolean finished;
+  private boolean drained;
+  private Channel failedBackend;
+
+  /**
+   * Nothing shapes the client side: writes to it skip the pipeline (it has no outbound handler).
+   */
+  private boolean directToClient;
+
   private String verdict;
   private ScheduledFuture<?> headerTimeout;
   long fromClient;
@@ -96,7 +101,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   FrontendHandler(TcpListener listener, TcpListener.Policy policy) {
     this.listener = listener;
     this.policy = policy;
-    this.start = listener.dp.clock().instant();
+    this.start = listener.dp.accessLog().enabled() ? listener.dp.clock().instant() : null;
   }
 
   /** Called by the listener's sweeper from any thread: a cheap racy look, confirmed on the loop. */
@@ -113,8 +118,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     }
   }
 
-  static void markDrained(Channel c) {
-    c.attr(DRAINED).set(true);
+  /** A drain's deadline passed: closed with the verdict "drained". Any thread. */
+  void closeDrained() {
+    inbound
+        .eventLoop()
+        .execute(
+            () -> {
+              drained = true;
+              inbound.close();
+            });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -127,7 +139,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     source = peer;
     destination = (InetSocketAddress) inbound.localAddress();
     counted = true;
-    listener.connections.add(inbound);
+    listener.connections.add(this);
+    directToClient = policy.bandwidth().bytesPerSecond() <= 0;
     if (policy.splice()) {
       inboundReads = ReadCounter.install(inbound);
     }
@@ -135,7 +148,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       refuse("over_limit");
       return;
     }
-    if (policy.spec().acceptProxyProtocol() || policy.spec().routesBySni()) {
+    if (policy.spec().acceptProxyProtocol() || policy.routesBySni()) {
       headerTimeout =
           ctx.executor()
               .schedule(
@@ -166,10 +179,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   private void clientInputEnded() {
     inboundDone = true;
     if (connected) {
-      // the client is done sending: pass its FIN on once what it sent is written
-      flushThenShutdownOutput(outbound);
       if (outboundDone) {
-        closeBoth();
+        closeBoth(); // both sides are done: closing passes the FIN on
+      } else {
+        // the client is done sending: pass its FIN on once what it sent is written
+        flushThenShutdownOutput(outbound);
       }
     } else if (cluster == null) {
       // gone before it was admitted (during the PROXY header or the ClientHello)
@@ -195,7 +209,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     } finally {
       m.release();
     }
-    if (policy.spec().routesBySni()) {
+    if (policy.routesBySni()) {
       ctx.read();
     } else {
       admit(ctx, null);
@@ -274,42 +288,64 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     }
     tried.add(endpoint);
     LiveEndpoint e = endpoint;
-    Bootstrap b =
-        listener
-            .backendBootstrap()
-            .clone(inbound.eventLoop())
-            .option(
-                ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                (int) cluster.spec().connectTimeout().toMillis())
-            .handler(new BackendHandler(this));
-    if (policy.bandwidth().tos() != 0) {
-      b.option(ChannelOption.IP_TOS, policy.bandwidth().tos());
-    }
-    ChannelFuture f = b.connect(e.address());
-    outbound = f.channel();
+    Channel ch =
+        listener.newBackendChannel(
+            (int) cluster.spec().connectTimeout().toMillis(), policy.bandwidth().tos());
     if (policy.splice()) {
-      outboundReads = ReadCounter.install(outbound);
+      outboundReads = ReadCounter.install(ch);
     }
-    f.addListener(
-        (ChannelFutureListener)
-            done -> {
-              if (done.isSuccess()) {
-                cluster.connectSucceeded(e);
-                onConnected();
-              } else {
-                cluster.connectFailed(e);
-                cluster.release(e);
-                endpoint = null;
-                if (finished) {
-                  return;
-                }
-                if (tried.size() < chain.spec().route().maxConnectAttempts()) {
-                  connect();
-                } else {
-                  refuse("connect_failed");
-                }
-              }
-            });
+    ch.pipeline().addLast(new BackendHandler(this));
+    outbound = ch;
+    // registering on this (the client's) event loop completes at once; connect right after
+    inbound
+        .eventLoop()
+        .register(ch)
+        .addListener(
+            (ChannelFutureListener)
+                registered -> {
+                  if (registered.isSuccess()) {
+                    ch.connect(e.address()).addListener(done -> connected(e, ch, done.isSuccess()));
+                  } else {
+                    ch.unsafe().closeForcibly();
+                    connected(e, ch, false);
+                  }
+                });
+  }
+
+  private void connected(LiveEndpoint e, Channel ch, boolean ok) {
+    if (ok) {
+      cluster.connectSucceeded(e);
+      onConnected();
+      return;
+    }
+    cluster.connectFailed(e);
+    cluster.release(e);
+    endpoint = null;
+    if (finished) {
+      ch.close();
+      return;
+    }
+    if (tried.size() >= chain.spec().route().maxConnectAttempts()) {
+      ch.close();
+      refuse("connect_failed");
+    } else if (ch.isRegistered()) {
+      // The next attempt waits until this channel is deregistered: its socket's number can come
+      // straight back for the next socket, and a late deregistration would then remove that one.
+      failedBackend = ch;
+      ch.close();
+    } else {
+      connect();
+    }
+  }
+
+  /** A backend channel left its event loop; a failed attempt's leaving starts the next one. */
+  void backendUnregistered(Channel ch) {
+    if (ch == failedBackend) {
+      failedBackend = null;
+      if (!finished) {
+        connect();
+      }
+    }
   }
 
   private void onConnected() {
@@ -390,7 +426,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     }
     if (clientSplice != null) {
       // read the ordinary way after all (Netty does so when a splice fails): the counter counts it
-      outbound.write(buf, outbound.voidPromise());
+      toBackend(buf);
       return;
     }
     int n = buf.readableBytes();
@@ -398,7 +434,34 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     burstFromClient += n;
     lastActivity = System.nanoTime();
     listener.bytesFromClient.add(n);
-    outbound.write(buf, outbound.voidPromise());
+    toBackend(buf);
+  }
+
+  // The backend pipeline's only outbound handler (the PROXY header encoder) passes bytes through,
+  // and an unshaped client pipeline has none: relayed bytes go straight to the channel.
+
+  private void toBackend(ByteBuf buf) {
+    outbound.unsafe().write(buf, outbound.voidPromise());
+  }
+
+  private void flushBackend() {
+    outbound.unsafe().flush();
+  }
+
+  private void toClient(ByteBuf buf) {
+    if (directToClient) {
+      inbound.unsafe().write(buf, inbound.voidPromise());
+    } else {
+      inbound.write(buf, inbound.voidPromise());
+    }
+  }
+
+  private void flushClient() {
+    if (directToClient) {
+      inbound.unsafe().flush();
+    } else {
+      inbound.flush();
+    }
   }
 
   @Override
@@ -406,7 +469,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     if (!connected || finished) {
       return;
     }
-    outbound.flush();
+    flushBackend();
     if (clientSplice != null) {
       clientSplice.readComplete();
       return;
@@ -456,7 +519,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
 
   void fromBackend(ByteBuf buf) {
     if (backendSplice != null) {
-      inbound.write(buf, inbound.voidPromise()); // counted by the splice's counter
+      toClient(buf); // counted by the splice's counter
       return;
     }
     int n = buf.readableBytes();
@@ -464,11 +527,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     burstToClient += n;
     lastActivity = System.nanoTime();
     listener.bytesToClient.add(n);
-    inbound.write(buf, inbound.voidPromise());
+    toClient(buf);
   }
 
   void backendReadComplete() {
-    inbound.flush();
+    flushClient();
     if (backendSplice != null) {
       backendSplice.readComplete();
       return;
@@ -505,11 +568,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
 
   private void backendInputEnded() {
     outboundDone = true;
-    if (inbound.isActive()) {
-      flushThenShutdownOutput(inbound);
-    }
     if (inboundDone) {
-      closeBoth();
+      closeBoth(); // both sides are done: closing passes the FIN on
+    } else if (inbound.isActive()) {
+      flushThenShutdownOutput(inbound);
     }
   }
 
@@ -585,8 +647,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     return c instanceof DuplexChannel d && d.isOutputShutdown();
   }
 
+  /**
+   * Sends a FIN. Under epoll the socket is shut down directly: Netty's {@code shutdownOutput()}
+   * builds an exception with a stack trace on every call (to fail writes that are never queued here
+   * — this runs only once nothing is).
+   */
   private static void shutdownOutput(Channel c) {
-    if (c instanceof DuplexChannel d && c.isActive()) {
+    if (!c.isActive()) {
+      c.close();
+    } else if (c instanceof AbstractEpollStreamChannel e
+        && e.fd() instanceof io.netty.channel.unix.Socket socket) {
+      try {
+        socket.shutdown(false, true);
+      } catch (java.io.IOException failed) {
+        c.close();
+      }
+    } else if (c instanceof DuplexChannel d) {
       d.shutdownOutput();
     } else {
       c.close();
@@ -649,9 +725,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       pending.release();
       pending = null;
     }
-    if (Boolean.TRUE.equals(inbound.attr(DRAINED).get())) {
+    if (drained) {
       verdict = "drained";
     }
+    listener.connections.remove(this);
     if (verdict == null) {
       verdict = "proxied";
     }

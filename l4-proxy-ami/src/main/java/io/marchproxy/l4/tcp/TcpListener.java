@@ -7,20 +7,19 @@ import io.marchproxy.l4.policy.BandwidthClass;
 import io.marchproxy.l4.policy.SourceLimiter;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.traffic.GlobalTrafficShapingHandler;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -40,9 +39,6 @@ public final class TcpListener {
 
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 512 * 1024);
 
-  /** Backend connections: options set once, cloned per connection onto its event loop. */
-  private final io.netty.bootstrap.Bootstrap backend;
-
   /** What new connections use; replaced as a whole on update. */
   record Policy(
       ListenerSpec.Tcp spec,
@@ -50,13 +46,17 @@ public final class TcpListener {
       SourceLimiter sources,
       BandwidthClass bandwidth,
       long maxConnections,
-      boolean splice) {}
+      boolean splice,
+      boolean routesBySni) {}
 
   final Dataplane dp;
   final String name;
   private volatile Policy policy;
   private final List<Channel> serverChannels = new ArrayList<>();
-  final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+  /** Open connections (for the idle sweep and the drain); cheaper per connection than a group. */
+  final Set<FrontendHandler> connections = ConcurrentHashMap.newKeySet();
+
   final AtomicInteger active = new AtomicInteger();
   final GlobalTrafficShapingHandler shaper;
   final LongAdder bytesFromClient;
@@ -75,15 +75,6 @@ public final class TcpListener {
         new GlobalTrafficShapingHandler(
             dp.workers().next(), bw.bytesPerSecond(), bw.bytesPerSecond(), 100);
     this.policy = policy(spec, null);
-    this.backend =
-        new io.netty.bootstrap.Bootstrap()
-            .group(dp.workers())
-            .channel(dp.transport().socketChannel())
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.SO_KEEPALIVE, true)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
     Metrics m = dp.metrics();
     bytesFromClient =
         m.counter(
@@ -140,11 +131,28 @@ public final class TcpListener {
         dp.transport().isEpoll()
             && bw.bytesPerSecond() <= 0
             && !"off".equalsIgnoreCase(dp.env().getOrDefault("MARCHPROXY_L4_SPLICE", "on"));
-    return new Policy(spec, List.copyOf(chains), sources, bw, max, splice);
+    return new Policy(spec, List.copyOf(chains), sources, bw, max, splice, spec.routesBySni());
   }
 
-  io.netty.bootstrap.Bootstrap backendBootstrap() {
-    return backend;
+  /**
+   * A backend channel for one connection, not yet registered: the relay's options set directly (a
+   * bootstrap per connection copied its option maps and queued the connect as another task).
+   */
+  Channel newBackendChannel(int connectTimeoutMillis, int tos) {
+    Channel ch = dp.transport().newSocketChannel();
+    ChannelConfig c = ch.config();
+    c.setAutoRead(false);
+    c.setConnectTimeoutMillis(connectTimeoutMillis);
+    c.setWriteBufferWaterMark(WATER_MARK);
+    c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    c.setOption(ChannelOption.SO_KEEPALIVE, true);
+    if (!dp.transport().isEpoll()) {
+      c.setOption(ChannelOption.TCP_NODELAY, true); // epoll channels start with it on
+    }
+    if (tos != 0) {
+      c.setOption(ChannelOption.IP_TOS, tos);
+    }
+    return ch;
   }
 
   public ListenerSpec.Tcp spec() {
@@ -167,7 +175,6 @@ public final class TcpListener {
             .option(ChannelOption.SO_BACKLOG, 4096)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.SO_KEEPALIVE, true)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
@@ -180,6 +187,8 @@ public final class TcpListener {
                 });
     if (dp.transport().isEpoll()) {
       b.option(EpollChannelOption.SO_REUSEPORT, true);
+    } else {
+      b.childOption(ChannelOption.TCP_NODELAY, true); // epoll channels start with it on
     }
     try {
       for (int i = 0; i < sockets; i++) {
@@ -204,7 +213,7 @@ public final class TcpListener {
     if (p.spec.acceptProxyProtocol()) {
       ch.pipeline().addLast("proxy-protocol", new HAProxyMessageDecoder());
     }
-    if (p.spec.routesBySni()) {
+    if (p.routesBySni) {
       ch.pipeline().addLast("sni", new SniInspector());
     }
     ch.pipeline().addLast("frontend", new FrontendHandler(this, p));
@@ -234,10 +243,8 @@ public final class TcpListener {
       }
     }
     nextSweep = now + Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4);
-    for (Channel c : connections) {
-      if (c.pipeline().get("frontend") instanceof FrontendHandler f) {
-        f.checkIdle(now);
-      }
+    for (FrontendHandler f : connections) {
+      f.checkIdle(now);
     }
   }
 
@@ -274,12 +281,10 @@ public final class TcpListener {
           } else if (System.nanoTime() - until >= 0) {
             log.info(
                 "listener {}: drain deadline passed; closing {} connections", name, active.get());
-            for (Channel c : connections) {
-              FrontendHandler.markDrained(c);
+            for (FrontendHandler f : connections) {
+              f.closeDrained();
             }
-            connections
-                .close()
-                .addListener(f -> loop.schedule(check[0], 50, TimeUnit.MILLISECONDS));
+            loop.schedule(check[0], 50, TimeUnit.MILLISECONDS);
           } else {
             loop.schedule(check[0], 50, TimeUnit.MILLISECONDS);
           }
