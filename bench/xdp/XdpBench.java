@@ -76,6 +76,7 @@ class XdpBench {
       cases.add(marchProxy(open, shipped, "marchproxy: pass, not covered (unprotected port)" + tag, Verdict.PASS, UNLIMITED, false, unprotected));
       cases.add(marchProxy(open, shipped, PASS + tag, Verdict.PASS, UNLIMITED, false, ack));
       cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget + classify (HTTP GET)" + tag, Verdict.PASS, UNLIMITED, true, get));
+      cases.add(marchProxy(open, shipped, "marchproxy: pass, within budget, deny list has entries (source not on it)" + tag, Verdict.PASS, UNLIMITED, false, ack, true));
       cases.add(marchProxy(open, shipped, "marchproxy: drop, deny list" + tag, Verdict.DROP, UNLIMITED, false, DENIED));
       cases.add(marchProxy(open, shipped, DROP + tag, Verdict.DROP, new Budget(1, 1), false, ack));
       cases.add(marchProxy(open, rotating, NEW_FULL + tag, Verdict.PASS, UNLIMITED, false, ack));
@@ -180,10 +181,14 @@ class XdpBench {
   record Case(String name, Verdict expected, java.util.function.IntFunction<long[]> run) {}
 
   static Case marchProxy(List<AutoCloseable> open, byte[] object, String name, Verdict expected, Budget budget, boolean classify, byte[] frame) {
+    return marchProxy(open, object, name, expected, budget, classify, frame, frame == DENIED);
+  }
+
+  static Case marchProxy(List<AutoCloseable> open, byte[] object, String name, Verdict expected, Budget budget, boolean classify, byte[] frame, boolean lists) {
     XdpProgram program = XdpProgram.load(XdpProgram.LoadOptions.unpinned().withObject(object));
     open.add(program);
     program.maps().protect(443, Set.of(Protocol.TCP));
-    if (frame == DENIED) {
+    if (lists) {
       // Lists are looked up only while they have entries, so only the deny path carries them.
       program.maps().deny(Cidr.parse("203.0.113.0/24"));
       program.maps().deny(Cidr.parse("2001:db8:bad::/48"));

@@ -90,6 +90,38 @@ struct {
 	__type(value, struct mp_admission_state);
 } mp_admission SEC(".maps");
 
+/* Knuth's multiplicative hash constant, 2^32 / golden ratio. */
+#define MP_HASH_MULT 0x9E3779B1U
+
+/*
+ * What the lists said about recent sources, per CPU (lists.h, decision 0109): a direct-mapped
+ * cache in front of the tries, valid while its generation is the current one (user space writes
+ * a new one after every list change) and for at most a second.
+ */
+#define MP_LIST_CACHE_BITS 12 /* 4,096 sources per CPU */
+
+struct mp_list_cache_entry {
+	__u32 addr[4]; /* IPv4: addr[0], the rest 0 */
+	__u32 verdict; /* MP_LISTED_* bits; 0 for an empty entry */
+	__u32 reserved;
+	__u64 generation;
+	__u64 expires_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << MP_LIST_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct mp_list_cache_entry);
+} mp_list_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} mp_lists_gen SEC(".maps");
+
 /* Allow and deny lists: longest-prefix-match tries, one per family. */
 #define MP_CIDR_LIST(name, key_type)                                                               \
 	struct {                                                                                   \

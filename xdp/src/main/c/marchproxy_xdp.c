@@ -29,10 +29,14 @@ enum mp_policy {
 
 static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __be32 src, int is_syn,
 						enum mp_budget_verdict *budget) {
-	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v4(&mp_allow_v4, src))
-		return MP_POLICY_ALLOWLIST;
-	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v4(&mp_deny_v4, src))
-		return MP_POLICY_DENYLIST;
+	if (cfg->flags & (MP_CFG_ALLOWLIST | MP_CFG_DENYLIST)) {
+		__u32 listed = lists_v4(cfg, src, mp_now(cfg));
+
+		if (listed & MP_LISTED_ALLOW)
+			return MP_POLICY_ALLOWLIST;
+		if (listed & MP_LISTED_DENY)
+			return MP_POLICY_DENYLIST;
+	}
 	*budget = check_budgets_v4(cfg, src, is_syn);
 	return MP_POLICY_BUDGET;
 }
@@ -42,10 +46,14 @@ static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
 						enum mp_budget_verdict *budget) {
 	struct in6_addr key = *src; /* the map helpers need a stack copy, not packet memory */
 
-	if ((cfg->flags & MP_CFG_ALLOWLIST) && list_contains_v6(&mp_allow_v6, &key))
-		return MP_POLICY_ALLOWLIST;
-	if ((cfg->flags & MP_CFG_DENYLIST) && list_contains_v6(&mp_deny_v6, &key))
-		return MP_POLICY_DENYLIST;
+	if (cfg->flags & (MP_CFG_ALLOWLIST | MP_CFG_DENYLIST)) {
+		__u32 listed = lists_v6(cfg, &key, mp_now(cfg));
+
+		if (listed & MP_LISTED_ALLOW)
+			return MP_POLICY_ALLOWLIST;
+		if (listed & MP_LISTED_DENY)
+			return MP_POLICY_DENYLIST;
+	}
 	*budget = check_budgets_v6(cfg, &key, is_syn);
 	return MP_POLICY_BUDGET;
 }

@@ -26,8 +26,6 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.h"
 
-/* Knuth's multiplicative hash constant, 2^32 / golden ratio. */
-#define MP_HASH_MULT 0x9E3779B1U
 
 /* The number of buckets a table was created with (user space sizes it before load). */
 struct bpf_map {

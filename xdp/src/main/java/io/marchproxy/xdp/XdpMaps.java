@@ -42,9 +42,13 @@ public final class XdpMaps implements AutoCloseable {
   static final String DENY_V4 = "mp_deny_v4";
   static final String DENY_V6 = "mp_deny_v6";
   static final String COUNTERS = "mp_counters";
+  static final String LIST_CACHE = "mp_list_cache";
+  static final String LISTS_GEN = "mp_lists_gen";
   static final List<String> ALL =
       List.of(
           CONFIG,
+          LIST_CACHE,
+          LISTS_GEN,
           PORTS,
           SOURCES_V4,
           SOURCES_V6,
@@ -180,6 +184,12 @@ public final class XdpMaps implements AutoCloseable {
       writeBudget(value, 32, config.synGuard().map(XdpConfig.SynGuard::synsPerSource));
       writeBudget(value, 56, config.synGuard().map(XdpConfig.SynGuard::newSources));
       update(CONFIG, intKey(arena, 0), value, "write the configuration");
+      // Every list change ends here: a new generation invalidates the program's per-CPU cache
+      // of list answers (lists.h). CLOCK_MONOTONIC is host-wide, so values from two processes
+      // (the proxy and the CLI) never repeat.
+      MemorySegment generation = arena.allocate(JAVA_LONG);
+      generation.set(JAVA_LONG, 0, Math.max(1, System.nanoTime()));
+      update(LISTS_GEN, intKey(arena, 0), generation, "start a new list generation");
     }
   }
 
