@@ -7,6 +7,8 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,6 +34,16 @@ public final class ClusterConfigRenderer {
   private static final int PARSED_MAX = 50_000;
 
   private final Map<String, Object> parsed = new ConcurrentHashMap<>();
+
+  /**
+   * A service row as last rendered: the row's identity ({@code xmin}, the id of the transaction
+   * that wrote this row version, and the row's version), the record built from it, and that
+   * record's JSON once written. A write to one service of 1,000 fetches and writes one spec; the
+   * other 999 are recognised by their row identity alone.
+   */
+  private record RenderedService(String row, ClusterConfig.Service service, String json) {}
+
+  private final Map<UUID, RenderedService> services = new ConcurrentHashMap<>();
   private final Db db;
   private final JsonMapper json;
 
@@ -46,7 +58,63 @@ public final class ClusterConfigRenderer {
             "select id, name from clusters where id = ?",
             rs -> new ClusterConfig.Cluster(Db.uuid(rs, "id"), rs.getString("name")),
             clusterId);
-    return cluster.map(c -> rendered(load(c)));
+    return cluster.map(
+        c -> {
+          ClusterConfig config = load(c);
+          String text = writeReusingServices(config);
+          return new Rendered(config, text, Tokens.sha256Hex(text));
+        });
+  }
+
+  /**
+   * Exactly {@link #write}'s text, with each service's JSON written once per service record: the
+   * document is written without its services, and their JSON is put where the empty list was (a
+   * key's quotes inside a string value are escaped, so {@code "services":[]} is found only as the
+   * key itself).
+   */
+  private String writeReusingServices(ClusterConfig config) {
+    if (config.services() == null || config.services().isEmpty()) {
+      return write(config);
+    }
+    String shell =
+        write(
+            new ClusterConfig(
+                config.schema(),
+                config.cluster(),
+                List.of(),
+                config.routes(),
+                config.mappings(),
+                config.certificates()));
+    String empty = "\"services\":[]";
+    int at = shell.indexOf(empty);
+    if (at < 0 || shell.indexOf(empty, at + 1) >= 0) {
+      return write(config);
+    }
+    int open = at + empty.length() - 1;
+    StringBuilder out = new StringBuilder(shell.length() + config.services().size() * 512);
+    out.append(shell, 0, open);
+    boolean first = true;
+    for (ClusterConfig.Service service : config.services()) {
+      if (!first) {
+        out.append(',');
+      }
+      first = false;
+      out.append(serviceJson(service));
+    }
+    out.append(shell, open, shell.length());
+    return out.toString();
+  }
+
+  private String serviceJson(ClusterConfig.Service service) {
+    RenderedService known = service.id() == null ? null : services.get(service.id());
+    if (known != null && known.service() == service && known.json() != null) {
+      return known.json();
+    }
+    String text = toJson(service);
+    if (known != null && known.service() == service) {
+      services.put(service.id(), new RenderedService(known.row(), service, text));
+    }
+    return text;
   }
 
   public Rendered rendered(ClusterConfig config) {
@@ -94,20 +162,7 @@ public final class ClusterConfigRenderer {
                 Collectors.groupingBy(
                     Map.Entry::getKey,
                     Collectors.mapping(Map.Entry::getValue, Collectors.toList())));
-    List<ClusterConfig.Service> services =
-        db.list(
-            "select id, name, protocol, spec::text as spec from services where cluster_id = ?"
-                + " order by name",
-            rs -> {
-              UUID sid = Db.uuid(rs, "id");
-              return new ClusterConfig.Service(
-                  sid,
-                  rs.getString("name"),
-                  rs.getString("protocol"),
-                  parseSpec(rs.getString("spec"), ServiceSpec.class),
-                  credentials.getOrDefault(sid, List.of()));
-            },
-            id);
+    List<ClusterConfig.Service> services = loadServices(id, credentials);
     List<ClusterConfig.Route> routes =
         db.list(
             "select id, name, spec::text as spec from routes where cluster_id = ? order by name",
@@ -143,6 +198,80 @@ public final class ClusterConfigRenderer {
             id);
     return new ClusterConfig(
         ClusterConfig.SCHEMA, cluster, services, routes, mappings, certificates);
+  }
+
+  /**
+   * The cluster's services, by name. Rows whose identity ({@code xmin}, version) is the one last
+   * rendered keep their record; only the others' specs are fetched and parsed. The caller holds the
+   * cluster's lock, so the rows cannot change between the two reads.
+   */
+  private List<ClusterConfig.Service> loadServices(
+      UUID clusterId, Map<UUID, List<ClusterConfig.Credential>> credentials) {
+    record Row(UUID id, String name, String protocol, String row) {}
+    List<Row> rows =
+        db.list(
+            "select id, name, protocol, xmin::text || ':' || version as row from services"
+                + " where cluster_id = ? order by name",
+            rs ->
+                new Row(
+                    Db.uuid(rs, "id"),
+                    rs.getString("name"),
+                    rs.getString("protocol"),
+                    rs.getString("row")),
+            clusterId);
+    List<UUID> stale = new ArrayList<>();
+    for (Row r : rows) {
+      RenderedService known = services.get(r.id());
+      if (known == null || !known.row().equals(r.row())) {
+        stale.add(r.id());
+      }
+    }
+    Map<UUID, Map.Entry<String, String>> specs = new HashMap<>();
+    if (!stale.isEmpty()) {
+      db.list(
+              "select id, xmin::text || ':' || version as row, spec::text as spec from services"
+                  + " where id = any(?::uuid[])",
+              rs ->
+                  Map.entry(
+                      Db.uuid(rs, "id"), Map.entry(rs.getString("row"), rs.getString("spec"))),
+              stale)
+          .forEach(e -> specs.put(e.getKey(), e.getValue()));
+    }
+    if (services.size() > PARSED_MAX) {
+      services.clear();
+    }
+    List<ClusterConfig.Service> out = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      List<ClusterConfig.Credential> creds = credentials.getOrDefault(r.id(), List.of());
+      RenderedService known = services.get(r.id());
+      Map.Entry<String, String> fetched = specs.get(r.id());
+      if (fetched == null && known != null && known.row().equals(r.row())) {
+        // The row is as last rendered (its name and protocol with it); credentials live in their
+        // own table and may have changed.
+        ClusterConfig.Service same = known.service();
+        if (!same.credentials().equals(creds)) {
+          same = new ClusterConfig.Service(r.id(), r.name(), r.protocol(), same.spec(), creds);
+          services.put(r.id(), new RenderedService(known.row(), same, null));
+        }
+        out.add(same);
+        continue;
+      }
+      if (fetched == null) {
+        throw new IllegalStateException(
+            "service " + r.id() + " changed while its cluster was locked");
+      }
+      String specText = fetched.getValue();
+      ClusterConfig.Service service =
+          new ClusterConfig.Service(
+              r.id(),
+              r.name(),
+              r.protocol(),
+              specText == null ? null : parseSpec(specText, ServiceSpec.class),
+              creds);
+      services.put(r.id(), new RenderedService(fetched.getKey(), service, null));
+      out.add(service);
+    }
+    return out;
   }
 
   private <T> T parseSpec(String text, Class<T> type) {
