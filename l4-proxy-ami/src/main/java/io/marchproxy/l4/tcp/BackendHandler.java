@@ -16,6 +16,11 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public boolean isSharable() {
+    return false; // said here: Netty's own answer is a per-thread map lookup per connection
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof ByteBuf buf) {
       frontend.fromBackend(buf);

@@ -40,6 +40,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter implements SplicedDirection.Relay {
 
+  @Override
+  public boolean isSharable() {
+    return false; // said here: Netty's own answer is a per-thread map lookup per connection
+  }
+
   /**
    * A direction moves to splice(2) once one read burst carries this much: bulk transfers get there
    * in their first milliseconds, request/response traffic never does (splicing a small message
@@ -369,9 +374,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       flushThenShutdownOutput(outbound);
     } else {
       outbound.flush();
-      inbound.read();
+      readClient();
     }
-    outbound.read();
+    readBackend();
   }
 
   private HAProxyMessage proxyHeader(ProxyProtocolVersion v) {
@@ -456,6 +461,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     }
   }
 
+  private void readBackend() {
+    outbound.unsafe().beginRead();
+  }
+
+  private void readClient() {
+    if (directToClient) {
+      inbound.unsafe().beginRead();
+    } else {
+      inbound.read(); // the shaper may hold it back
+    }
+  }
+
   private void flushClient() {
     if (directToClient) {
       inbound.unsafe().flush();
@@ -490,7 +507,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       return;
     }
     if (outbound.isWritable()) {
-      inbound.read();
+      readClient();
     } else {
       inboundReadDeferred = true;
     }
@@ -501,7 +518,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     // the client takes more: resume reading the backend
     if (inbound.isWritable() && outboundReadDeferred && connected && backendSplice == null) {
       outboundReadDeferred = false;
-      outbound.read();
+      readBackend();
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -510,7 +527,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   void outboundWritable() {
     if (inboundReadDeferred && !inboundDone && clientSplice == null) {
       inboundReadDeferred = false;
-      inbound.read();
+      readClient();
     }
   }
 
@@ -552,7 +569,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       return;
     }
     if (inbound.isWritable()) {
-      outbound.read();
+      readBackend();
     } else {
       outboundReadDeferred = true;
     }
@@ -631,15 +648,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   }
 
   /** Passes a FIN on once what is queued is written. */
-  private static void flushThenShutdownOutput(Channel c) {
+  private void flushThenShutdownOutput(Channel c) {
     if (outputShut(c)) {
       return;
     }
     c.flush();
     if (c.unsafe().outboundBuffer() == null || c.unsafe().outboundBuffer().isEmpty()) {
-      shutdownOutput(c);
+      passFin(c);
     } else {
-      c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> shutdownOutput(c));
+      c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> passFin(c));
+    }
+  }
+
+  /**
+   * Shuts {@code c}'s output down. Its own FIN, when it comes, then ends the connection: with
+   * half-closure off Netty closes the channel at that EOF instead of shutting its input down too (a
+   * system call that fails with an exception once both FINs are through). Not for a spliced source:
+   * Netty would close it at the FIN with bytes still queued before it.
+   */
+  private void passFin(Channel c) {
+    shutdownOutput(c);
+    if ((c == inbound ? clientSplice : backendSplice) == null) {
+      c.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
     }
   }
 

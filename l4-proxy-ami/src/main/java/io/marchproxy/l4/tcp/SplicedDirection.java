@@ -3,6 +3,7 @@ package io.marchproxy.l4.tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.unix.FileDescriptor;
@@ -75,6 +76,9 @@ final class SplicedDirection {
       AbstractEpollStreamChannel dst,
       ReadCounter counter) {
     SplicedDirection d = new SplicedDirection(relay, src, dst, counter);
+    // the FIN must reach inputShutdown() (a relay may have turned half-closure off after
+    // passing the other side's FIN on); Netty would otherwise close at it with bytes queued
+    src.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     // Netty's splice pauses and resumes auto-read itself while the pipe cannot be emptied
     src.config().setAutoRead(true);
     src.spliceTo(dst, Integer.MAX_VALUE)
