@@ -71,6 +71,7 @@ public class RevisionLoader implements ReadinessCheck {
           Thread.ofPlatform().daemon().name("revision-loader").factory());
   private ScheduledFuture<?> flush;
   private long firstPendingNanos;
+  private long lastFlushNanos = System.nanoTime() - Duration.ofDays(1).toNanos();
   private volatile boolean initialLoadDone;
   private volatile boolean stopping;
   private Thread listenerThread;
@@ -174,9 +175,14 @@ public class RevisionLoader implements ReadinessCheck {
     }
   }
 
-  /** Debounce: flush after a quiet period, but never later than the cap after the first change. */
+  /**
+   * Debounce with a leading edge: a change after a quiet period is loaded at once (a single API
+   * write does not wait); changes arriving while others are pending, or right after a load, are
+   * coalesced until a quiet period passes, but never later than the cap after the first of them.
+   */
   private synchronized void changed(UUID clusterId) {
     long now = System.nanoTime();
+    boolean idle = pending.isEmpty() && now - lastFlushNanos >= quiet.toNanos();
     if (pending.isEmpty()) {
       firstPendingNanos = now;
     }
@@ -185,7 +191,7 @@ public class RevisionLoader implements ReadinessCheck {
       flush.cancel(false);
     }
     long untilCap = cap.toNanos() - (now - firstPendingNanos);
-    long delay = Math.max(0, Math.min(quiet.toNanos(), untilCap));
+    long delay = idle ? 0 : Math.max(0, Math.min(quiet.toNanos(), untilCap));
     flush = scheduler.schedule(this::flush, delay, TimeUnit.NANOSECONDS);
   }
 
@@ -195,6 +201,7 @@ public class RevisionLoader implements ReadinessCheck {
       batch = new HashSet<>(pending);
       pending.clear();
       flush = null;
+      lastFlushNanos = System.nanoTime();
     }
     if (!batch.isEmpty()) {
       load(batch);
