@@ -9,6 +9,7 @@
 #                                    # (StackBench.java); STACK_ARGS passes options
 #
 # XDS_BENCH_BUILD=never skips the Maven build and uses the jars already built.
+# XDS_BENCH_JFR=<dir> records the stack's JVMs (API, xds-service, Postgres launcher) with JFR.
 # e.g. FANOUT_ARGS="--cases 10000x100 --rounds 3" bench/xds/run.sh fanout
 #      STACK_ARGS="--writes 30 --parts writes" bench/xds/run.sh stack
 set -euo pipefail
@@ -87,7 +88,12 @@ run_stack() {
 
   echo "# starting ./marchproxy up (state in $WORK/home)"
   : >"$WORK/up.log"
-  env -u DATASOURCES_DEFAULT_URL MARCHPROXY_HOME="$WORK/home" MARCHPROXY_BUILD=never MARCHPROXY_ADMIN_PASSWORD="$password" \
+  local jfr=()
+  if [[ -n "${XDS_BENCH_JFR:-}" ]]; then # a flight recording of every JVM of the stack, one file per pid
+    mkdir -p "$XDS_BENCH_JFR"
+    jfr=("JAVA_TOOL_OPTIONS=-XX:StartFlightRecording=filename=$XDS_BENCH_JFR/%p.jfr,settings=profile")
+  fi
+  env -u DATASOURCES_DEFAULT_URL "${jfr[@]}" MARCHPROXY_HOME="$WORK/home" MARCHPROXY_BUILD=never MARCHPROXY_ADMIN_PASSWORD="$password" \
     MARCHPROXY_API_PORT="$api" MARCHPROXY_XDS_PORT="$xds" MARCHPROXY_XDS_HTTP_PORT="$xds_http" \
     MARCHPROXY_PG_PORT="$pg" MARCHPROXY_LICENSE_PUBLIC_KEY="$(cat "$WORK/license/public-key.b64")" \
     "$ROOT/marchproxy" up >"$WORK/up.log" 2>&1 &
