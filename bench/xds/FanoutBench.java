@@ -27,14 +27,18 @@ import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.marchproxy.xds.cache.ResourceSet;
 import io.marchproxy.xds.cache.Snapshot;
 import io.marchproxy.xds.cache.SnapshotCache;
 import io.marchproxy.xds.cache.TypeUrls;
+import io.marchproxy.xds.serve.AdsServing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -51,15 +55,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Fan-out: time from publishing a snapshot of N clusters (+ N endpoint assignments) to the last of
- * M ADS clients having both, for java-control-plane's stock SimpleCache and MarchProxy's
- * SnapshotCache, each behind a real V3DiscoveryServer on a real gRPC (Netty, loopback) server, in
- * one JVM, on identical resources. Clients behave like Envoy: CDS wildcard, EDS by name, node on
- * every request, every response ACKed at once. Publishes alternate between the variants so
- * machine noise hits all alike.
+ * M ADS clients having both, in one JVM, on identical resources, each variant on its own real gRPC
+ * (Netty, loopback) server: java-control-plane's stock SimpleCache behind its stock
+ * V3DiscoveryServer, and MarchProxy's SnapshotCache served exactly as xds-service serves it ({@link
+ * AdsServing#definition}: the same server with PackedResources and the serialize-once response
+ * marshaller; only the stream callbacks and the key check, which need Postgres, are left out).
+ * Clients behave like Envoy: CDS wildcard, EDS by name, node on every request, every response
+ * ACKed at once; they are the same for every variant and run on their own threads, so the CPU they
+ * use is reported apart. Publishes alternate between the variants so machine noise hits all alike.
  *
  * <pre>
  *   java FanoutBench.java [--cases 1000x10,1000x100,10000x10,10000x100] [--rounds 5]
- *                         [--variants stock,marchproxy,stock+cachedser,marchproxy+cachedser]
+ *                         [--variants stock,marchproxy,stock+cachedser]
  * </pre>
  */
 public final class FanoutBench {
@@ -77,15 +84,15 @@ public final class FanoutBench {
     int rounds = Integer.parseInt(o.getOrDefault("rounds", "5"));
     List<String> variants =
         List.of(
-            o.getOrDefault("variants", "stock,marchproxy,stock+cachedser,marchproxy+cachedser")
+            o.getOrDefault("variants", "stock,marchproxy,stock+cachedser")
                 .split(","));
     System.out.printf(
         "# fan-out: %d measured publishes per variant and case (after 1 warm-up), %d CPUs, %s%n",
         rounds, Runtime.getRuntime().availableProcessors(), Runtime.version());
     List<String> table = new ArrayList<>();
     table.add(
-        "| clusters × clients | cache | publish → last client (median) | min | max | publish → median client | setSnapshot blocked the caller (median) | snapshot build (median) |");
-    table.add("|---|---|---:|---:|---:|---:|---:|---:|");
+        "| clusters × clients | cache | publish → last client (median) | min | max | publish → median client | setSnapshot blocked the caller (median) | snapshot build (median) | process CPU, publish → last client (median) | of which the clients' threads |");
+    table.add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     Map<String, Double> medians = new LinkedHashMap<>();
     for (String c : cases) {
       String[] nm = c.split("x");
@@ -98,7 +105,7 @@ public final class FanoutBench {
         medians.put(c + "|" + e.getKey(), last);
         table.add(
             String.format(
-                "| %,d × %d | %s | %s | %s | %s | %s | %s | %s |",
+                "| %,d × %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
                 n,
                 m,
                 label(e.getKey()),
@@ -107,7 +114,9 @@ public final class FanoutBench {
                 ms(rs.stream().mapToDouble(Result::lastMs).max().orElse(0)),
                 ms(median(rs.stream().mapToDouble(Result::medianClientMs).toArray())),
                 ms(median(rs.stream().mapToDouble(Result::setMs).toArray())),
-                ms(median(rs.stream().mapToDouble(Result::buildMs).toArray()))));
+                ms(median(rs.stream().mapToDouble(Result::buildMs).toArray())),
+                ms(median(rs.stream().mapToDouble(Result::cpuMs).toArray())),
+                ms(median(rs.stream().mapToDouble(Result::clientCpuMs).toArray()))));
       }
     }
     System.out.println();
@@ -123,6 +132,8 @@ public final class FanoutBench {
         }
       }
     }
+    CLIENT_LOOP.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    CLIENT_EXECUTOR.shutdownNow();
   }
 
   static String label(String variant) {
@@ -130,7 +141,6 @@ public final class FanoutBench {
       case "stock" -> "stock SimpleCache";
       case "marchproxy" -> "MarchProxy SnapshotCache (as xds-service ships it)";
       case "stock+cachedser" -> "stock SimpleCache + CachedProtoResourcesSerializer";
-      case "marchproxy+cachedser" -> "MarchProxy SnapshotCache + CachedProtoResourcesSerializer";
       default -> variant;
     };
   }
@@ -145,7 +155,21 @@ public final class FanoutBench {
     return s.length == 0 ? 0 : s[s.length / 2];
   }
 
-  record Result(double buildMs, double setMs, double lastMs, double medianClientMs) {}
+  /**
+   * cpuMs: CPU time of the whole process (server, cache and clients) from publish to the last
+   * client; clientCpuMs: the part of it the clients' threads used.
+   */
+  record Result(
+      double buildMs,
+      double setMs,
+      double lastMs,
+      double medianClientMs,
+      double cpuMs,
+      double clientCpuMs) {}
+
+  static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean)
+          java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
   // ---------------------------------------------------------------------------------------------
   // Resources: identical messages for every variant.
@@ -225,18 +249,22 @@ public final class FanoutBench {
     final ConfigWatcher cache;
     final List<Client> clients = new ArrayList<>();
 
-    Variant(String name, ConfigWatcher cache, ProtoResourcesSerializer serializer) throws IOException {
+    Variant(String name, ConfigWatcher cache, ServerServiceDefinition ads) throws IOException {
       this.name = name;
       this.cache = cache;
-      var ads =
-          new V3DiscoveryServer(List.of(), cache, new DefaultExecutorGroup(), serializer)
-              .getAggregatedDiscoveryServiceImpl();
       server =
           NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
               .addService(ads)
               .maxInboundMessageSize(64 << 20)
               .build()
               .start();
+    }
+
+    /** java-control-plane's server as a stock user builds it. */
+    static ServerServiceDefinition stockServer(ConfigWatcher cache, ProtoResourcesSerializer ser) {
+      return new V3DiscoveryServer(List.of(), cache, new DefaultExecutorGroup(), ser)
+          .getAggregatedDiscoveryServiceImpl()
+          .bindService();
     }
 
     /** Builds the cache's snapshot, publishes it; returns the version per type clients will see. */
@@ -261,7 +289,7 @@ public final class FanoutBench {
 
     private Stock(String name, SimpleCache<String> c, ProtoResourcesSerializer ser)
         throws IOException {
-      super(name, c, ser);
+      super(name, c, stockServer(c, ser));
       simple = c;
     }
 
@@ -286,27 +314,22 @@ public final class FanoutBench {
     private final SnapshotCache snapshots;
     private final ExecutorService pool;
 
-    Ours(String name, ProtoResourcesSerializer ser) throws IOException {
-      this(name, ser, deliveryPool());
+    Ours(String name) throws IOException {
+      this(name, AdsServing.deliveryPool());
     }
 
-    private Ours(String name, ProtoResourcesSerializer ser, ExecutorService pool)
-        throws IOException {
-      this(name, ser, pool, new SnapshotCache(node -> "bench", pool));
+    private Ours(String name, ExecutorService pool) throws IOException {
+      this(name, pool, new SnapshotCache(node -> "bench", pool));
     }
 
-    private Ours(String name, ProtoResourcesSerializer ser, ExecutorService pool, SnapshotCache c)
-        throws IOException {
-      super(name, c, ser);
+    /**
+     * Served exactly as xds-service serves it ({@link AdsServing#definition}), minus the stream
+     * callbacks and the key check, which need its Postgres (the stock server has none either).
+     */
+    private Ours(String name, ExecutorService pool, SnapshotCache c) throws IOException {
+      super(name, c, AdsServing.definition(c, List.of()));
       this.pool = pool;
       this.snapshots = c;
-    }
-
-    /** The same pool xds-service's AdsService gives its SnapshotCache. */
-    static ExecutorService deliveryPool() {
-      return Executors.newFixedThreadPool(
-          Math.max(2, Runtime.getRuntime().availableProcessors()),
-          Thread.ofPlatform().daemon().name("xds-delivery-", 0).factory());
     }
 
     @Override
@@ -339,8 +362,7 @@ public final class FanoutBench {
     return switch (name) {
       case "stock" -> new Stock(name, new DefaultProtoResourcesSerializer());
       case "stock+cachedser" -> new Stock(name, new CachedProtoResourcesSerializer());
-      case "marchproxy" -> new Ours(name, new io.marchproxy.xds.cache.PackedResources());
-      case "marchproxy+cachedser" -> new Ours(name, new CachedProtoResourcesSerializer());
+      case "marchproxy" -> new Ours(name);
       default -> throw new IllegalArgumentException("unknown variant " + name);
     };
   }
@@ -425,6 +447,34 @@ public final class FanoutBench {
     }
   }
 
+  /**
+   * The clients' own threads (same for every variant), apart from the servers' so that the CPU
+   * each side uses can be told apart: "bench-client-" threads are the clients', all others the
+   * server side's (and the JVM's).
+   */
+  static final NioEventLoopGroup CLIENT_LOOP =
+      new NioEventLoopGroup(
+          2, Thread.ofPlatform().daemon().name("bench-client-loop-", 0).factory());
+
+  static final ExecutorService CLIENT_EXECUTOR =
+      Executors.newFixedThreadPool(
+          2, Thread.ofPlatform().daemon().name("bench-client-exec-", 0).factory());
+
+  static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
+
+  /** CPU nanoseconds used so far by the client threads. */
+  static long clientCpu() {
+    long sum = 0;
+    for (java.lang.management.ThreadInfo t : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+      if (t != null && t.getThreadName().startsWith("bench-client-")) {
+        long c = THREADS.getThreadCpuTime(t.getThreadId());
+        sum += Math.max(0, c);
+      }
+    }
+    return sum;
+  }
+
   static final class Client implements StreamObserver<Light> {
     final int index;
     final ManagedChannel channel;
@@ -440,6 +490,9 @@ public final class FanoutBench {
       node = Node.newBuilder().setId("bench-" + index).setCluster("bench").build();
       channel =
           NettyChannelBuilder.forAddress("127.0.0.1", port)
+              .eventLoopGroup(CLIENT_LOOP)
+              .channelType(NioSocketChannel.class)
+              .executor(CLIENT_EXECUTOR)
               .usePlaintext()
               .maxInboundMessageSize(512 << 20)
               .build();
@@ -540,8 +593,8 @@ public final class FanoutBench {
             results.get(v.name).add(r);
           }
           System.out.printf(
-              "%s round %d %-22s build %8.1f ms  setSnapshot %8.1f ms  median client %8.1f ms  last client %8.1f ms%n",
-              round < 2 ? "  (warm)" : "  ", round, v.name, r.buildMs, r.setMs, r.medianClientMs, r.lastMs);
+              "%s round %d %-22s build %8.1f ms  setSnapshot %8.1f ms  median client %8.1f ms  last client %8.1f ms  process CPU %8.1f ms (clients %8.1f ms)%n",
+              round < 2 ? "  (warm)" : "  ", round, v.name, r.buildMs, r.setMs, r.medianClientMs, r.lastMs, r.cpuMs, r.clientCpuMs);
         }
       }
     } finally {
@@ -561,11 +614,16 @@ public final class FanoutBench {
     for (Client c : v.clients) {
       c.round = pending;
     }
+    long cpu0 = OS.getProcessCpuTime();
+    long client0 = clientCpu();
     Map<String, String> versions = v.publish(round, cs, es, t);
     if (!versions.equals(pending.want)) {
       throw new IllegalStateException("versions differ from the expected ones: " + versions);
     }
-    if (!pending.done.await(300, TimeUnit.SECONDS)) {
+    boolean done = pending.done.await(300, TimeUnit.SECONDS);
+    long cpu1 = OS.getProcessCpuTime();
+    long client1 = clientCpu();
+    if (!done) {
       StringBuilder errors = new StringBuilder();
       for (Client c : v.clients) {
         if (c.error != null) {
@@ -586,7 +644,13 @@ public final class FanoutBench {
       perClient[i] = (have - t[0]) / 1e6;
       last = Math.max(last, perClient[i]);
     }
-    return new Result((t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6, last, median(perClient));
+    return new Result(
+        (t[1] - t[0]) / 1e6,
+        (t[2] - t[1]) / 1e6,
+        last,
+        median(perClient),
+        (cpu1 - cpu0) / 1e6,
+        (client1 - client0) / 1e6);
   }
 
   /** The versions each variant will publish: the stock cache's is ours to name; ours hashes. */

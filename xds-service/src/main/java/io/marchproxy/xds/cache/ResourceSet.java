@@ -1,48 +1,87 @@
 package io.marchproxy.xds.cache;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
+import com.google.protobuf.UnsafeByteOperations;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * All resources of one type for one snapshot, by name, with versions derived from content only:
- * every replica, before and after a restart, computes the same version for the same resources.
+ * every replica, before and after a restart, computes the same version for the same resources. Each
+ * resource is packed into its {@code Any} once, here (it is serialized anyway to hash it).
  */
 public record ResourceSet(
     String typeUrl,
     SortedMap<String, Message> byName,
     Map<String, String> resourceVersions,
     String version,
-    Map<String, Message> index) {
+    Map<String, Entry> entries,
+    Selection all) {
+
+  /** One resource: the message, its packed form and its content version. */
+  public record Entry(Message message, Any packed, String version) {}
 
   /** The resource of that name, or null; a hash lookup (byName is sorted, for iteration). */
   public Message get(String name) {
-    return index.get(name);
+    Entry e = entries.get(name);
+    return e == null ? null : e.message();
+  }
+
+  /** The resource of that name with its packed form and version, or null; a hash lookup. */
+  public Entry entry(String name) {
+    return entries.get(name);
   }
 
   public static ResourceSet of(String typeUrl, Map<String, ? extends Message> resources) {
+    return of(typeUrl, resources, null);
+  }
+
+  /**
+   * As {@link #of(String, Map)}; a resource that is the very same message (identity) as in {@code
+   * previous} keeps its version without being serialized and hashed again — the translator hands
+   * back the same message for an unchanged input, so a revision that changes one service of 1,000
+   * hashes one cluster and one assignment.
+   */
+  public static ResourceSet of(
+      String typeUrl, Map<String, ? extends Message> resources, ResourceSet previous) {
     SortedMap<String, Message> sorted = new TreeMap<>(resources);
-    SortedMap<String, String> versions = new TreeMap<>();
+    Map<String, String> versions = new HashMap<>(sorted.size() * 2);
+    Map<String, Entry> entries = new HashMap<>(sorted.size() * 2);
+    List<Entry> inOrder = new ArrayList<>(sorted.size());
     MessageDigest all = sha256();
     sorted.forEach(
         (name, message) -> {
-          byte[] bytes = deterministic(message);
-          PackedResources.remember(typeUrl, message, bytes);
-          String v = HexFormat.of().formatHex(sha256().digest(bytes), 0, 8);
-          versions.put(name, v);
+          Entry e = previous == null ? null : previous.entry(name);
+          if (e == null || e.message() != message) {
+            byte[] bytes = deterministic(message);
+            Any packed =
+                Any.newBuilder()
+                    .setTypeUrl(typeUrl)
+                    .setValue(UnsafeByteOperations.unsafeWrap(bytes))
+                    .build();
+            e = new Entry(message, packed, HexFormat.of().formatHex(sha256().digest(bytes), 0, 8));
+          }
+          PackedResources.remember(message, e.packed());
+          versions.put(name, e.version());
+          entries.put(name, e);
+          inOrder.add(e);
           all.update(name.getBytes(StandardCharsets.UTF_8));
           all.update((byte) 0);
-          all.update(v.getBytes(StandardCharsets.US_ASCII));
+          all.update(e.version().getBytes(StandardCharsets.US_ASCII));
         });
     String version = sorted.isEmpty() ? "empty" : HexFormat.of().formatHex(all.digest(), 0, 8);
     return new ResourceSet(
@@ -50,7 +89,8 @@ public record ResourceSet(
         Collections.unmodifiableSortedMap(sorted),
         Collections.unmodifiableMap(versions),
         version,
-        Collections.unmodifiableMap(new java.util.HashMap<>(sorted)));
+        Collections.unmodifiableMap(entries),
+        Selection.of(inOrder));
   }
 
   /** Struct fields are maps; their serialized order must not depend on insertion order. */

@@ -1,6 +1,5 @@
 package io.marchproxy.xds.cache;
 
-import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.cache.DeltaResponse;
 import io.envoyproxy.controlplane.cache.DeltaWatch;
@@ -11,7 +10,6 @@ import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.WatchCancelledException;
 import io.envoyproxy.controlplane.cache.XdsRequest;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,10 +47,26 @@ public final class SnapshotCache implements ConfigWatcher {
   private final Map<String, SerialExecutor> senders = new ConcurrentHashMap<>();
 
   /**
-   * "nodeId|typeUrl" → the names of by-name resources this node's stream has been sent: what it
-   * holds, whatever versions. Decides whether a request asks for something new.
+   * "nodeId|typeUrl" → the names of by-name resources this node's stream has been answered for:
+   * what it holds (whatever versions), or asked for while they did not exist. Decides whether a
+   * request asks for something new.
    */
-  private final Map<String, Set<String>> delivered = new ConcurrentHashMap<>();
+  private final Map<String, Sent> delivered = new ConcurrentHashMap<>();
+
+  /** What one node's stream was sent of one type, and the last request it was all sent for. */
+  private static final class Sent {
+    final Set<String> names = ConcurrentHashMap.newKeySet();
+
+    /** Every name of this request is in {@link #names}: the next equal request adds nothing. */
+    volatile Names covered;
+  }
+
+  /**
+   * "group|typeUrl" → the last by-name selection resolved against that group's resources: every
+   * proxy of a group asks for the same names, so the 10,000 lookups of 10,000 names are done once
+   * per snapshot instead of once per proxy and response.
+   */
+  private final Map<String, Resolved> resolved = new ConcurrentHashMap<>();
 
   /** "group|typeUrl" → the last few versions of that type's resources, to diff against. */
   private final Map<String, Map<String, ResourceSet>> history = new ConcurrentHashMap<>();
@@ -129,6 +143,7 @@ public final class SnapshotCache implements ConfigWatcher {
   public void clearSnapshot(String group) {
     snapshots.remove(group);
     history.keySet().removeIf(k -> k.startsWith(group + "|"));
+    resolved.keySet().removeIf(k -> k.startsWith(group + "|"));
   }
 
   /** Additions go clusters-first; when clusters disappear, listeners and routes go first. */
@@ -179,19 +194,25 @@ public final class SnapshotCache implements ConfigWatcher {
    */
   private boolean respondable(Snapshot s, XdsRequest request, String nodeId) {
     ResourceSet set = s.get(request.getTypeUrl());
-    Set<String> known = delivered.getOrDefault(nodeId + "|" + request.getTypeUrl(), Set.of());
     if (set.version().equals(request.getVersionInfo())
-        && !asksForUnsent(set, request.getResourceNamesList(), known)) {
+        && !asksForUnsent(
+            set,
+            request.getResourceNamesList(),
+            delivered.get(nodeId + "|" + request.getTypeUrl()))) {
       return false;
     }
     String refused = rejected.get(nodeId + "|" + request.getTypeUrl());
     return refused == null || !refused.equals(set.version());
   }
 
-  private static boolean asksForUnsent(ResourceSet set, List<String> names, Set<String> known) {
+  private static boolean asksForUnsent(ResourceSet set, List<String> names, Sent sent) {
     if (names.isEmpty() || isWildcardType(set.typeUrl())) {
       return false;
     }
+    if (sent != null && new Names(names).equals(sent.covered)) {
+      return false; // the very names this stream was last answered for
+    }
+    Set<String> known = sent == null ? Set.of() : sent.names;
     for (String n : names) {
       if (!known.contains(n) && set.get(n) != null) {
         return true;
@@ -215,38 +236,126 @@ public final class SnapshotCache implements ConfigWatcher {
     String type = request.getTypeUrl();
     ResourceSet set = s.get(type);
     List<String> names = request.getResourceNamesList();
-    Collection<Message> resources = null;
+    Selection resources;
     boolean byName = !names.isEmpty() && !names.equals(List.of("*"));
     if (byName && INCREMENTAL.contains(type)) {
-      Set<String> sent =
-          delivered.computeIfAbsent(nodeId + "|" + type, k -> ConcurrentHashMap.newKeySet());
+      Names asked = new Names(names);
+      Resolved r = resolve(group + "|" + type, set, asked);
+      Sent sent = delivered.computeIfAbsent(nodeId + "|" + type, k -> new Sent());
       ResourceSet held =
           history.getOrDefault(group + "|" + type, Map.of()).get(request.getVersionInfo());
-      if (held != null) {
-        List<Message> lacking = new ArrayList<>();
-        for (String n : new java.util.LinkedHashSet<>(names)) {
-          Message m = set.get(n);
-          if (m != null
-              && (!sent.contains(n)
-                  || !set.resourceVersions().get(n).equals(held.resourceVersions().get(n)))) {
-            lacking.add(m);
+      if (held == null) {
+        resources = r.all;
+      } else if (asked.equals(sent.covered)) {
+        resources = r.changedSince(held); // nothing asked for is new to this stream
+      } else {
+        List<ResourceSet.Entry> out = new ArrayList<>(r.entries.length);
+        for (int i = 0; i < r.entries.length; i++) {
+          ResourceSet.Entry e = r.entries[i];
+          if (!sent.names.contains(r.names[i])
+              || !e.version().equals(versionIn(held, r.names[i]))) {
+            out.add(e);
           }
         }
-        resources = lacking;
+        resources = Selection.of(out);
       }
-      for (String n : names) {
-        if (set.get(n) != null) {
-          sent.add(n);
-        }
+      if (!asked.equals(sent.covered)) {
+        sent.names.addAll(names);
+        sent.covered = asked;
       }
-    }
-    if (resources == null) {
+    } else {
       resources = selected(set, names);
     }
     try {
       watch.respond(Response.create(request, resources, set.version()));
     } catch (WatchCancelledException e) {
       // the stream is gone; nothing to do
+    }
+  }
+
+  private static String versionIn(ResourceSet set, String name) {
+    ResourceSet.Entry e = set.entry(name);
+    return e == null ? null : e.version();
+  }
+
+  private Resolved resolve(String key, ResourceSet set, Names asked) {
+    Resolved r = resolved.get(key);
+    if (r == null || r.set != set || !r.asked.equals(asked)) {
+      r = new Resolved(set, asked);
+      resolved.put(key, r);
+    }
+    return r;
+  }
+
+  /** A request's resource names, compared by content; the hash is computed once. */
+  static final class Names {
+    private final List<String> list;
+    private final int hash;
+
+    Names(List<String> list) {
+      this.list = list;
+      this.hash = list.hashCode();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Names n
+          && (n == this || n.hash == hash && n.list.size() == list.size() && n.list.equals(list));
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
+
+  /**
+   * Requested names looked up in one resource set, once: the existing ones, each once, in request
+   * order; and, per version a proxy holds, those of them whose content changed since it.
+   */
+  static final class Resolved {
+    final ResourceSet set;
+    final Names asked;
+    final String[] names;
+    final ResourceSet.Entry[] entries;
+    final Selection all;
+    private final Map<ResourceSet, Selection> changed =
+        java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+    Resolved(ResourceSet set, Names asked) {
+      this.set = set;
+      this.asked = asked;
+      List<String> n = new ArrayList<>(asked.list.size());
+      List<ResourceSet.Entry> e = new ArrayList<>(asked.list.size());
+      Set<String> seen = HashSet.newHashSet(asked.list.size());
+      for (String name : asked.list) {
+        ResourceSet.Entry entry = seen.add(name) ? set.entry(name) : null;
+        if (entry != null) {
+          n.add(name);
+          e.add(entry);
+        }
+      }
+      names = n.toArray(new String[0]);
+      entries = e.toArray(new ResourceSet.Entry[0]);
+      all = Selection.of(e);
+    }
+
+    /** Those whose version differs from {@code held}'s (or that {@code held} lacks). */
+    Selection changedSince(ResourceSet held) {
+      if (changed.size() > HISTORY) {
+        changed.clear();
+      }
+      return changed.computeIfAbsent(
+          held,
+          h -> {
+            List<ResourceSet.Entry> out = new ArrayList<>();
+            for (int i = 0; i < entries.length; i++) {
+              if (!entries[i].version().equals(versionIn(h, names[i]))) {
+                out.add(entries[i]);
+              }
+            }
+            return Selection.of(out);
+          });
     }
   }
 
@@ -269,22 +378,26 @@ public final class SnapshotCache implements ConfigWatcher {
     }
   }
 
-  /** Listeners and clusters are wildcard; routes, endpoints and secrets are asked for by name. */
-  private static Collection<Message> selected(ResourceSet set, List<String> names) {
+  /**
+   * Listeners and clusters are wildcard; routes, endpoints and secrets are asked for by name. A
+   * wildcard selection is the set's own {@link ResourceSet#all()}: the same object for every
+   * stream.
+   */
+  private static Selection selected(ResourceSet set, List<String> names) {
     boolean byName =
         !names.isEmpty() && !isWildcardType(set.typeUrl()) && !names.equals(List.of("*"));
     if (!byName) {
-      return set.byName().values();
+      return set.all();
     }
-    List<Message> out = new ArrayList<>(names.size());
-    Set<String> seen = new HashSet<>(names.size() * 2);
+    List<ResourceSet.Entry> out = new ArrayList<>(names.size());
+    Set<String> seen = HashSet.newHashSet(names.size());
     for (String n : names) {
-      Message m = seen.add(n) ? set.get(n) : null;
-      if (m != null) {
-        out.add(m);
+      ResourceSet.Entry e = seen.add(n) ? set.entry(n) : null;
+      if (e != null) {
+        out.add(e);
       }
     }
-    return out;
+    return Selection.of(out);
   }
 
   @Override

@@ -1,14 +1,10 @@
 package io.marchproxy.xds.serve;
 
-import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.BindableService;
-import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.marchproxy.core.clusters.ClusterKeyVerifier;
 import io.marchproxy.core.db.Db;
 import io.marchproxy.core.license.LicenseVerifier;
-import io.marchproxy.xds.cache.PackedResources;
 import io.marchproxy.xds.cache.SnapshotCache;
 import io.marchproxy.xds.report.ProxyReports;
 import io.micronaut.context.annotation.Bean;
@@ -19,16 +15,12 @@ import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /** Stage 5, serve: ADS (state-of-the-world and delta) on the gRPC port, behind stream auth. */
 @Factory
 class AdsService {
 
-  private final ExecutorService delivery =
-      Executors.newFixedThreadPool(
-          Math.max(2, Runtime.getRuntime().availableProcessors()),
-          Thread.ofPlatform().daemon().name("xds-delivery-", 0).factory());
+  private final ExecutorService delivery = AdsServing.deliveryPool();
 
   @Singleton
   ProxyStreams proxyStreams(
@@ -51,12 +43,8 @@ class AdsService {
   @Bean
   @Singleton
   BindableService ads(SnapshotCache cache, ProxyStreams streams, ClusterKeyVerifier keys) {
-    V3DiscoveryServer server =
-        new V3DiscoveryServer(
-            List.of(streams), cache, new DefaultExecutorGroup(), new PackedResources());
     ServerServiceDefinition definition =
-        ServerInterceptors.intercept(
-            server.getAggregatedDiscoveryServiceImpl(), new StreamAuth(keys));
+        AdsServing.definition(cache, List.of(streams), new StreamAuth(keys));
     return () -> definition;
   }
 

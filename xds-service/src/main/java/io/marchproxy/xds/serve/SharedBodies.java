@@ -1,0 +1,313 @@
+package io.marchproxy.xds.serve;
+
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
+import com.google.protobuf.Any;
+import com.google.protobuf.CodedOutputStream;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.protobuf.ProtoUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * Serialize once: every state-of-the-world ADS response body is encoded once per distinct content
+ * and handed to every stream as the same bytes, followed by that stream's own nonce.
+ *
+ * <p>java-control-plane builds a {@link DiscoveryResponse} per stream (its nonce differs) and gRPC
+ * would encode each one: at 10k clusters × 100 proxies, 100 encodings of a 3.8 MB response per
+ * publish. Protobuf lets fields come in any order and a parser reads them all, so the wire bytes of
+ * a response are {@code [everything but the nonce] + [field 5: nonce]}: the first part is the same
+ * for every stream that gets the same resources at the same version.
+ *
+ * <p>Which responses share a body: those whose fields other than {@code resources} and {@code
+ * nonce} are equal and whose {@code resources} are the very same {@link Any} objects in the same
+ * order (compared by identity; {@code Any} is immutable, so same objects mean same bytes). The
+ * cache's {@link io.marchproxy.xds.cache.PackedResources} hands out one {@code Any} per resource of
+ * a snapshot, so every stream asking for the same selection of a snapshot matches; anything else
+ * (another selection, version, type, a resource packed afresh) is another key and is encoded on its
+ * own. A body can therefore never go to a stream it does not belong to.
+ */
+public final class SharedBodies {
+
+  /** The encoded bodies; bounded by their size, dropped a while after their last use. */
+  private final Cache<Key, byte[]> bodies;
+
+  private final MethodDescriptor.Marshaller<DiscoveryResponse> parser =
+      ProtoUtils.marshaller(DiscoveryResponse.getDefaultInstance());
+
+  /** Bodies up to {@code maxBytes} in total are kept. */
+  public SharedBodies(long maxBytes) {
+    bodies =
+        CacheBuilder.newBuilder()
+            .maximumWeight(maxBytes)
+            .<Key, byte[]>weigher((k, body) -> body.length + 16 * k.resources().size())
+            .expireAfterAccess(Duration.ofMinutes(2))
+            .concurrencyLevel(8)
+            .build();
+  }
+
+  /** 256 MB of bodies: ~65 distinct full responses of a 10k-cluster snapshot. */
+  public SharedBodies() {
+    this(256L << 20);
+  }
+
+  /** The response marshaller of the ADS method: shared body + this response's nonce. */
+  public MethodDescriptor.Marshaller<DiscoveryResponse> marshaller() {
+    return new MethodDescriptor.Marshaller<>() {
+      @Override
+      public InputStream stream(DiscoveryResponse response) {
+        return new Body(body(response), nonceField(response.getNonce()));
+      }
+
+      @Override
+      public DiscoveryResponse parse(InputStream stream) {
+        return parser.parse(stream);
+      }
+    };
+  }
+
+  /**
+   * The ADS service with the state-of-the-world method's responses encoded through {@link
+   * #marshaller()}; every other method (delta ADS) is unchanged.
+   */
+  public ServerServiceDefinition apply(ServerServiceDefinition ads) {
+    String sotw =
+        AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().getFullMethodName();
+    ServiceDescriptor original = ads.getServiceDescriptor();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
+    for (ServerMethodDefinition<?, ?> method : ads.getMethods()) {
+      methods.add(
+          method.getMethodDescriptor().getFullMethodName().equals(sotw) ? rebind(method) : method);
+    }
+    ServiceDescriptor.Builder descriptor =
+        ServiceDescriptor.newBuilder(original.getName())
+            .setSchemaDescriptor(original.getSchemaDescriptor());
+    methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
+    ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(descriptor.build());
+    methods.forEach(out::addMethod);
+    return out.build();
+  }
+
+  @SuppressWarnings("unchecked")
+  private <Q> ServerMethodDefinition<Q, DiscoveryResponse> rebind(ServerMethodDefinition<?, ?> m) {
+    var method = (ServerMethodDefinition<Q, DiscoveryResponse>) m;
+    MethodDescriptor<Q, DiscoveryResponse> d = method.getMethodDescriptor();
+    return ServerMethodDefinition.create(
+        d.toBuilder(d.getRequestMarshaller(), marshaller()).build(), method.getServerCallHandler());
+  }
+
+  /** Number of distinct bodies held (for tests). */
+  long size() {
+    bodies.cleanUp();
+    return bodies.size();
+  }
+
+  byte[] body(DiscoveryResponse response) {
+    Key key = Key.of(response);
+    try {
+      return bodies.get(key, () -> encodeWithoutNonce(response));
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("could not encode a discovery response", e.getCause());
+    } catch (com.google.common.util.concurrent.UncheckedExecutionException e) {
+      throw new IllegalStateException("could not encode a discovery response", e.getCause());
+    }
+  }
+
+  private static byte[] encodeWithoutNonce(DiscoveryResponse response) {
+    return response.toBuilder().clearNonce().build().toByteArray();
+  }
+
+  /** Field 5 (nonce), length-delimited; empty when there is no nonce (proto3 default). */
+  static byte[] nonceField(String nonce) {
+    if (nonce.isEmpty()) {
+      return new byte[0];
+    }
+    byte[] utf8 = nonce.getBytes(StandardCharsets.UTF_8);
+    byte[] out =
+        new byte
+            [CodedOutputStream.computeTagSize(DiscoveryResponse.NONCE_FIELD_NUMBER)
+                + CodedOutputStream.computeUInt32SizeNoTag(utf8.length)
+                + utf8.length];
+    CodedOutputStream c = CodedOutputStream.newInstance(out);
+    try {
+      c.writeByteArray(DiscoveryResponse.NONCE_FIELD_NUMBER, utf8);
+      c.checkNoSpaceLeft();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /**
+   * Everything of a response but its nonce: the other fields (compared by value) and the resources
+   * (compared by identity, element by element). The hash covers the other fields, the number of
+   * resources and the identity of three of them: it only picks the candidate; equality decides.
+   */
+  record Key(Object rest, List<Any> resources, int hash) {
+
+    /**
+     * Field numbers of DiscoveryResponse this class knows: version, resources, canary, type, nonce,
+     * control plane.
+     */
+    private static final boolean KNOWN_FIELDS =
+        DiscoveryResponse.getDescriptor().getFields().stream()
+            .map(f -> f.getNumber())
+            .toList()
+            .equals(List.of(1, 2, 3, 4, 5, 6));
+
+    /** The fields besides resources and nonce, when those are all the message has. */
+    record Header(String version, String typeUrl, boolean canary, Object controlPlane) {}
+
+    static Key of(DiscoveryResponse response) {
+      List<Any> resources = response.getResourcesList(); // immutable, random access
+      Object rest =
+          KNOWN_FIELDS && response.getUnknownFields().asMap().isEmpty()
+              ? new Header(
+                  response.getVersionInfo(),
+                  response.getTypeUrl(),
+                  response.getCanary(),
+                  response.getControlPlane())
+              : rest(response);
+      int n = resources.size();
+      int h = 31 * rest.hashCode() + n;
+      if (n > 0) {
+        h = 31 * h + System.identityHashCode(resources.get(0));
+        h = 31 * h + System.identityHashCode(resources.get(n / 2));
+        h = 31 * h + System.identityHashCode(resources.get(n - 1));
+      }
+      return new Key(rest, resources, h);
+    }
+
+    /**
+     * Every field but nonce and resources, whatever fields the message has (unknown ones too),
+     * without copying the resources list.
+     */
+    static DiscoveryResponse rest(DiscoveryResponse response) {
+      DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder();
+      response
+          .getAllFields()
+          .forEach(
+              (field, value) -> {
+                int n = field.getNumber();
+                if (n != DiscoveryResponse.NONCE_FIELD_NUMBER
+                    && n != DiscoveryResponse.RESOURCES_FIELD_NUMBER) {
+                  b.setField(field, value);
+                }
+              });
+      return b.setUnknownFields(response.getUnknownFields()).build();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Key k)
+          || k.hash != hash
+          || k.resources.size() != resources.size()
+          || !k.rest.equals(rest)) {
+        return false;
+      }
+      for (int i = 0, n = resources.size(); i < n; i++) {
+        if (k.resources.get(i) != resources.get(i)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
+
+  /**
+   * The wire bytes of one response: shared body, then the stream's nonce field. gRPC's framer reads
+   * its length and drains it into the transport's buffers without another encoding.
+   */
+  static final class Body extends InputStream implements KnownLength, Drainable {
+    private final byte[] shared;
+    private final byte[] nonce;
+    private int pos;
+
+    Body(byte[] shared, byte[] nonce) {
+      this.shared = shared;
+      this.nonce = nonce;
+    }
+
+    private int length() {
+      return shared.length + nonce.length;
+    }
+
+    @Override
+    public int drainTo(OutputStream target) throws IOException {
+      int n = length() - pos;
+      if (pos < shared.length) {
+        target.write(shared, pos, shared.length - pos);
+        target.write(nonce);
+      } else if (pos < length()) {
+        target.write(nonce, pos - shared.length, length() - pos);
+      }
+      pos = length();
+      return n;
+    }
+
+    @Override
+    public int available() {
+      return length() - pos;
+    }
+
+    @Override
+    public int read() {
+      if (pos >= length()) {
+        return -1;
+      }
+      int b = pos < shared.length ? shared[pos] : nonce[pos - shared.length];
+      pos++;
+      return b & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (len == 0) {
+        return 0;
+      }
+      if (pos >= length()) {
+        return -1;
+      }
+      int n = 0;
+      if (pos < shared.length) {
+        int c = Math.min(len, shared.length - pos);
+        System.arraycopy(shared, pos, b, off, c);
+        pos += c;
+        n = c;
+      }
+      if (n < len && pos >= shared.length && pos < length()) {
+        int c = Math.min(len - n, length() - pos);
+        System.arraycopy(nonce, pos - shared.length, b, off + n, c);
+        pos += c;
+        n += c;
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) {
+      long k = Math.max(0, Math.min(n, length() - pos));
+      pos += (int) k;
+      return k;
+    }
+  }
+}
