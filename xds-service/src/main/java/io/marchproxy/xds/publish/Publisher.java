@@ -114,7 +114,9 @@ public class Publisher implements RevisionListener {
       }
       problems.addAll(Validation.problems(doc, resources, plane));
       if (problems.isEmpty()) {
-        snapshot = snapshot(revision, resources);
+        Snapshot previous =
+            cache.snapshot(NodeGroups.group(revision.clusterId(), kind)).orElse(null);
+        snapshot = snapshot(revision, resources, previous);
       }
     } catch (RuntimeException e) {
       LOG.error(
@@ -154,17 +156,26 @@ public class Publisher implements RevisionListener {
     return plane instanceof DataPlane.Envoy envoy ? envoy.withL7Filters(l7Filters) : plane;
   }
 
-  static Snapshot snapshot(LoadedRevision revision, EnvoyResources r) {
+  /**
+   * The snapshot of those resources; a resource that is the same message as in {@code previous}
+   * (the translator's memo returns it for an unchanged input) keeps its version without rehashing.
+   */
+  static Snapshot snapshot(LoadedRevision revision, EnvoyResources r, Snapshot previous) {
     Map<String, ResourceSet> byType = new LinkedHashMap<>();
-    byType.put(TypeUrls.LISTENER, ResourceSet.of(TypeUrls.LISTENER, r.listenersByName()));
-    byType.put(TypeUrls.ROUTE, ResourceSet.of(TypeUrls.ROUTE, r.routesByName()));
-    byType.put(TypeUrls.CLUSTER, ResourceSet.of(TypeUrls.CLUSTER, r.clustersByName()));
-    byType.put(TypeUrls.ENDPOINT, ResourceSet.of(TypeUrls.ENDPOINT, r.endpointsByName()));
     Map<String, Message> secrets = new LinkedHashMap<>();
     for (Secret s : r.secrets()) {
       secrets.put(s.getName(), s);
     }
-    byType.put(TypeUrls.SECRET, ResourceSet.of(TypeUrls.SECRET, secrets));
+    Map<String, Map<String, ? extends Message>> resources = new LinkedHashMap<>();
+    resources.put(TypeUrls.LISTENER, r.listenersByName());
+    resources.put(TypeUrls.ROUTE, r.routesByName());
+    resources.put(TypeUrls.CLUSTER, r.clustersByName());
+    resources.put(TypeUrls.ENDPOINT, r.endpointsByName());
+    resources.put(TypeUrls.SECRET, secrets);
+    resources.forEach(
+        (type, byName) ->
+            byType.put(
+                type, ResourceSet.of(type, byName, previous == null ? null : previous.get(type))));
     return new Snapshot(revision.revision(), Map.copyOf(byType), revision.committedAt());
   }
 

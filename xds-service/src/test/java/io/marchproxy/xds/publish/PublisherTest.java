@@ -216,6 +216,52 @@ class PublisherTest implements TestPropertyProvider {
     assertThat(cache.snapshot(NodeGroups.group(SHOP, "grpc"))).isEmpty();
   }
 
+  @Test
+  @Order(6)
+  void aRevisionRebuildsOnlyWhatChanged() throws Exception {
+    UUID cluster = UUID.randomUUID();
+    exec("insert into clusters (id, name) values (?, ?)", cluster, "two-" + cluster);
+    String api =
+        "{\"id\": \"5e000000-0000-4000-8000-000000000061\", \"name\": \"api\","
+            + " \"protocol\": \"http\", \"spec\": {\"endpoints\": [{\"host\": \"10.0.1.1\","
+            + " \"port\": 9090}], \"lbPolicy\": \"round_robin\"}, \"credentials\": []},\n"
+            + "    {\"id\": \"5e000000-0000-4000-8000-000000000001\"";
+    String doc =
+        fixture("http-basic.json")
+            .replace(SHOP.toString(), cluster.toString())
+            .replace("\"name\": \"shop\"", "\"name\": \"two\"")
+            .replace("{\"id\": \"5e000000-0000-4000-8000-000000000001\"", api);
+    assertThat(doc).contains("10.0.1.1").contains("\"two\"");
+    commit(cluster, 1, doc);
+    Snapshot one = await(() -> snapshot(cluster, "envoy", 1), "revision 1");
+    commit(cluster, 2, doc.replace("10.0.0.12", "10.0.0.14"));
+    Snapshot two = await(() -> snapshot(cluster, "envoy", 2), "revision 2");
+
+    var endpointsBefore = one.get(TypeUrls.ENDPOINT);
+    var endpointsAfter = two.get(TypeUrls.ENDPOINT);
+    assertThat(endpointsAfter.get("svc-api"))
+        .as("the unchanged service's assignment is the very same message, not rebuilt")
+        .isSameAs(endpointsBefore.get("svc-api"));
+    assertThat(two.get(TypeUrls.CLUSTER).get("svc-api"))
+        .isSameAs(one.get(TypeUrls.CLUSTER).get("svc-api"));
+    assertThat(endpointsAfter.resourceVersions().get("svc-api"))
+        .isEqualTo(endpointsBefore.resourceVersions().get("svc-api"));
+    assertThat(endpointsAfter.resourceVersions().get("svc-web"))
+        .as("the changed one gets a new version")
+        .isNotEqualTo(endpointsBefore.resourceVersions().get("svc-web"));
+    assertThat(endpointsAfter.version()).isNotEqualTo(endpointsBefore.version());
+    assertThat(two.get(TypeUrls.CLUSTER).version())
+        .as("an endpoint change leaves the clusters' version as it was")
+        .isEqualTo(one.get(TypeUrls.CLUSTER).version());
+
+    // Versions come from content alone: built from scratch, the same resources get the same ones.
+    var fresh =
+        io.marchproxy.xds.cache.ResourceSet.of(
+            TypeUrls.ENDPOINT, new java.util.TreeMap<>(endpointsAfter.byName()));
+    assertThat(fresh.version()).isEqualTo(endpointsAfter.version());
+    assertThat(fresh.resourceVersions()).isEqualTo(endpointsAfter.resourceVersions());
+  }
+
   // --- helpers
 
   private Optional<Snapshot> snapshot(UUID cluster, String kind, long revision) {
