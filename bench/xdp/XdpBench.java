@@ -29,6 +29,8 @@ class XdpBench {
   static final List<String> VARIANTS =
       Arrays.stream(System.getProperty("variants", "").split(",")).map(String::strip).filter(v -> !v.isEmpty()).toList();
   static final Budget UNLIMITED = new Budget(0xffff_ffffL, 0xffff_ffffL);
+  /** Entries in the deny list of the list cases. */
+  static final int DENY_ENTRIES = Integer.getInteger("denyEntries", 1000);
 
   static final byte[] DENIED = frame("203.0.113.10", 443, new byte[0]);
 
@@ -189,9 +191,17 @@ class XdpBench {
     open.add(program);
     program.maps().protect(443, Set.of(Protocol.TCP));
     if (lists) {
-      // Lists are looked up only while they have entries, so only the deny path carries them.
+      // Lists are looked up only while they have entries, so only the list cases carry them:
+      // the denied /24, an IPv6 /48 and DENY_ENTRIES - 2 more (/24s and /32s elsewhere), so the
+      // trie has the depth of a real list.
       program.maps().deny(Cidr.parse("203.0.113.0/24"));
       program.maps().deny(Cidr.parse("2001:db8:bad::/48"));
+      for (int i = 0; i < DENY_ENTRIES - 2; i++) {
+        int a = 11 + (i % 180);
+        int b = (i * 37) % 256;
+        String net = a + "." + b + "." + (i / 180);
+        program.maps().deny(Cidr.parse(i % 2 == 0 ? net + ".0/24" : net + ".9/32"));
+      }
     }
     program.maps().configure(new XdpConfig(true, Optional.of(budget), Optional.empty(), classify));
     return new Case(name, expected, repeat -> run(program, frame, repeat));

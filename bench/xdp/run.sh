@@ -4,7 +4,8 @@
 # Needs root (or CAP_BPF + CAP_PERFMON) and the packages in xdp/debian-packages.txt.
 #   bench/xdp/run.sh            # defaults: 15 rounds of 1,000,000 repetitions per path, on CPU 1
 #   REPEAT=2000000 ROUNDS=21 CPU=0 bench/xdp/run.sh
-#   VARIANTS='common_lru=-DMP_SOURCE_TABLE_FLAGS=0;fine_clock=-DMP_CLOCK_FINE' bench/xdp/run.sh
+#   VARIANTS='nocache=-DMP_NO_LIST_CACHE;coarse_clock=-DMP_CLOCK_COARSE' bench/xdp/run.sh
+#   ONLY='deny list' DENY_ENTRIES=10000 bench/xdp/run.sh
 # VARIANTS: extra builds of the program (name=clang flags, ';'-separated) measured on every
 # MarchProxy path next to the shipped build, in the same rounds: how a lever is evaluated.
 # PREBUILT: names of builds already in bench/xdp/target (marchproxy_xdp-NAME.bpf.o and
@@ -48,5 +49,5 @@ done
 exec taskset -c "${CPU:-1}" nice -n -15 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
   -Drepeat="${REPEAT:-1000000}" -Drounds="${ROUNDS:-15}" -Dvariants="$(IFS=,; echo "${names[*]}")" \
-  ${ONLY:+-Donly="$ONLY"} \
+  -DdenyEntries="${DENY_ENTRIES:-1000}" ${ONLY:+-Donly="$ONLY"} \
   -cp "$ROOT/xdp/target/classes" "$BENCH/XdpBench.java" "$OUT"
