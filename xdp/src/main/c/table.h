@@ -8,10 +8,11 @@
  *
  * Replacement: the idlest slot is the one whose budgets are due earliest (smallest
  * max(next_packet_ns, next_syn_ns)); an empty slot (all zero) is the idlest of all. A slot whose
- * timestamps are both in the past is worth exactly as much as no slot (a fresh source gets the
- * same verdict and the same new state), so replacing it loses nothing; only when every slot of a
- * bucket holds a source that is still paying off a burst does a new source take the one closest
- * to paid off, and that source starts again with a full budget.
+ * timestamps are both in the past is worth as much as no slot (a fresh source gets the same
+ * verdict and the same new state; it only counts as new again and, with the SYN guard, needs
+ * admission again), so replacing it loses no budget state; only when every slot of a bucket
+ * holds a source that is still paying off a burst does a new source take the one closest to
+ * paid off, and that source starts again with a full budget.
  *
  * Concurrency: no locks. Two CPUs inserting into one bucket at the same moment may pick the same
  * slot; one entry wins, the other source is simply inserted again by its next packet. Keys are
