@@ -12,12 +12,28 @@ import java.util.List;
  */
 public final class Validation {
 
+  /** The last document checked, with its problems: a revision is validated once per kind. */
+  private record Checked(ClusterConfig document, List<Problem> problems) {}
+
+  private static volatile Checked lastDocument;
+
   private Validation() {}
 
   public static List<Problem> problems(
       ClusterConfig document, EnvoyResources resources, DataPlane plane) {
-    List<Problem> out = new ArrayList<>(DocumentCheck.problems(document));
+    List<Problem> out = new ArrayList<>(documentProblems(document));
     out.addAll(ResourceCheck.problems(resources, plane));
     return List.copyOf(out);
+  }
+
+  /** The document's own problems; the same document object is checked once, not once per kind. */
+  static List<Problem> documentProblems(ClusterConfig document) {
+    Checked last = lastDocument;
+    if (last != null && document != null && last.document() == document) {
+      return last.problems();
+    }
+    List<Problem> problems = DocumentCheck.problems(document);
+    lastDocument = new Checked(document, problems);
+    return problems;
   }
 }
