@@ -49,18 +49,25 @@ public final class SharedBodies {
   private final MethodDescriptor.Marshaller<DiscoveryResponse> parser =
       ProtoUtils.marshaller(DiscoveryResponse.getDefaultInstance());
 
-  /** Bodies up to {@code maxBytes} in total are kept. */
+  /**
+   * Bodies are kept up to {@code maxBytes}, counting each twice (its key keeps the packed resources
+   * it was encoded from reachable, about as many bytes), and for 30 s after their last use: a body
+   * is shared while a publish fans out, which takes seconds.
+   */
   public SharedBodies(long maxBytes) {
     bodies =
         CacheBuilder.newBuilder()
             .maximumWeight(maxBytes)
-            .<Key, byte[]>weigher((k, body) -> body.length + 16 * k.resources().size())
-            .expireAfterAccess(Duration.ofMinutes(2))
+            .<Key, byte[]>weigher(
+                (k, body) ->
+                    (int)
+                        Math.min(Integer.MAX_VALUE, 2L * body.length + 16L * k.resources().size()))
+            .expireAfterAccess(Duration.ofSeconds(30))
             .concurrencyLevel(8)
             .build();
   }
 
-  /** 256 MB of bodies: ~65 distinct full responses of a 10k-cluster snapshot. */
+  /** 256 MB: ~33 distinct full responses of a 10k-cluster snapshot (3.8 MB each, counted twice). */
   public SharedBodies() {
     this(256L << 20);
   }
