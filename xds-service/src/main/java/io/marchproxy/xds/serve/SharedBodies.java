@@ -63,7 +63,10 @@ public final class SharedBodies {
                     (int)
                         Math.min(Integer.MAX_VALUE, 2L * body.length + 16L * k.resources().size()))
             .expireAfterAccess(Duration.ofSeconds(30))
-            .concurrencyLevel(8)
+            // One segment: Guava splits the weight bound between segments, and a large body (a
+            // 100k-cluster EDS response) must fit the whole bound, not an eighth of it. Lookups
+            // stay lock-free; only storing a new body locks.
+            .concurrencyLevel(1)
             .build();
   }
 

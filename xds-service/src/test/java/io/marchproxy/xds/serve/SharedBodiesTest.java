@@ -130,6 +130,24 @@ class SharedBodiesTest {
   }
 
   @Test
+  void aBodyTakingMostOfTheBoundIsStillShared() throws Exception {
+    ResourceSet set = clusters(5_000, 1);
+    DiscoveryResponse a = response(set.version(), set.all().packed(), "1");
+    DiscoveryResponse b = response(set.version(), set.all().packed(), "2");
+    int size = a.toBuilder().clearNonce().build().getSerializedSize();
+    SharedBodies bodies = new SharedBodies(3L * size); // counted twice: 2/3 of the bound
+    assertThat(bodies.body(a)).isSameAs(bodies.body(b));
+    assertThat(bodies.size()).isEqualTo(1);
+    // a second such body does not fit next to it: the older one goes, the newer is still shared
+    ResourceSet next = clusters(5_000, 2);
+    DiscoveryResponse c = response(next.version(), next.all().packed(), "3");
+    DiscoveryResponse d = response(next.version(), next.all().packed(), "4");
+    assertThat(bodies.body(c)).isSameAs(bodies.body(d));
+    assertThat(bodies.size()).isEqualTo(1);
+    assertThat(DiscoveryResponse.parseFrom(wire(bodies, d))).isEqualTo(d);
+  }
+
+  @Test
   void fieldsItDoesNotKnowAreKeptAndKeyed() throws Exception {
     SharedBodies bodies = new SharedBodies();
     ResourceSet set = clusters(3, 1);
