@@ -59,6 +59,12 @@ public final class SnapshotCache implements ConfigWatcher {
 
     /** Every name of this request is in {@link #names}: the next equal request adds nothing. */
     volatile Names covered;
+
+    /**
+     * The request list last found equal to {@link #covered}: a watch answered on every publish
+     * keeps its request, so its 1,000 names are compared once per request, not once per response.
+     */
+    volatile List<String> coveredList;
   }
 
   /**
@@ -67,6 +73,12 @@ public final class SnapshotCache implements ConfigWatcher {
    * per snapshot instead of once per proxy and response.
    */
   private final Map<String, Resolved> resolved = new ConcurrentHashMap<>();
+
+  /**
+   * "group|typeUrl" → the names last asked for there, one object for every stream that asks for the
+   * same ones: the by-name selection is then found by identity.
+   */
+  private final Map<String, Names> canonical = new ConcurrentHashMap<>();
 
   /** "group|typeUrl" → the last few versions of that type's resources, to diff against. */
   private final Map<String, Map<String, ResourceSet>> history = new ConcurrentHashMap<>();
@@ -144,6 +156,7 @@ public final class SnapshotCache implements ConfigWatcher {
     snapshots.remove(group);
     history.keySet().removeIf(k -> k.startsWith(group + "|"));
     resolved.keySet().removeIf(k -> k.startsWith(group + "|"));
+    canonical.keySet().removeIf(k -> k.startsWith(group + "|"));
   }
 
   /** Additions go clusters-first; when clusters disappear, listeners and routes go first. */
@@ -198,18 +211,20 @@ public final class SnapshotCache implements ConfigWatcher {
         && !asksForUnsent(
             set,
             request.getResourceNamesList(),
-            delivered.get(nodeId + "|" + request.getTypeUrl()))) {
+            delivered.get(nodeId + "|" + request.getTypeUrl()),
+            groups.groupOf(request.v3Request().getNode()))) {
       return false;
     }
     String refused = rejected.get(nodeId + "|" + request.getTypeUrl());
     return refused == null || !refused.equals(set.version());
   }
 
-  private static boolean asksForUnsent(ResourceSet set, List<String> names, Sent sent) {
+  private boolean asksForUnsent(ResourceSet set, List<String> names, Sent sent, String group) {
     if (names.isEmpty() || isWildcardType(set.typeUrl())) {
       return false;
     }
-    if (sent != null && new Names(names).equals(sent.covered)) {
+    if (sent != null && namesOf(group + "|" + set.typeUrl(), sent, names) == sent.covered) {
+      sent.coveredList = names;
       return false; // the very names this stream was last answered for
     }
     Set<String> known = sent == null ? Set.of() : sent.names;
@@ -239,14 +254,14 @@ public final class SnapshotCache implements ConfigWatcher {
     Selection resources;
     boolean byName = !names.isEmpty() && !names.equals(List.of("*"));
     if (byName && INCREMENTAL.contains(type)) {
-      Names asked = new Names(names);
-      Resolved r = resolve(group + "|" + type, set, asked);
       Sent sent = delivered.computeIfAbsent(nodeId + "|" + type, k -> new Sent());
+      Names asked = namesOf(group + "|" + type, sent, names);
+      Resolved r = resolve(group + "|" + type, set, asked);
       ResourceSet held =
           history.getOrDefault(group + "|" + type, Map.of()).get(request.getVersionInfo());
       if (held == null) {
         resources = r.all;
-      } else if (asked.equals(sent.covered)) {
+      } else if (asked == sent.covered) {
         resources = r.changedSince(held); // nothing asked for is new to this stream
       } else {
         List<ResourceSet.Entry> out = new ArrayList<>(r.entries.length);
@@ -259,10 +274,11 @@ public final class SnapshotCache implements ConfigWatcher {
         }
         resources = Selection.of(out);
       }
-      if (!asked.equals(sent.covered)) {
+      if (asked != sent.covered) {
         sent.names.addAll(names);
         sent.covered = asked;
       }
+      sent.coveredList = names;
     } else {
       resources = selected(set, names);
     }
@@ -280,11 +296,33 @@ public final class SnapshotCache implements ConfigWatcher {
 
   private Resolved resolve(String key, ResourceSet set, Names asked) {
     Resolved r = resolved.get(key);
-    if (r == null || r.set != set || !r.asked.equals(asked)) {
+    if (r == null || r.set != set || r.asked != asked) {
       r = new Resolved(set, asked);
       resolved.put(key, r);
     }
     return r;
+  }
+
+  /**
+   * A request's names as one shared object: the stream's own when its list is the one it was last
+   * answered for (no comparison), else the canonical object of that group and type when equal to it
+   * (one comparison per new request), else this list becomes the canonical one. Equal name lists
+   * are then the same object, and compared by identity.
+   */
+  private Names namesOf(String groupType, Sent sent, List<String> list) {
+    if (sent != null && sent.coveredList == list && sent.covered != null) {
+      return sent.covered;
+    }
+    Names n = new Names(list);
+    Names known = canonical.get(groupType);
+    if (known != null && known.equals(n)) {
+      return known;
+    }
+    if (sent != null && n.equals(sent.covered)) {
+      return sent.covered;
+    }
+    canonical.put(groupType, n);
+    return n;
   }
 
   /** A request's resource names, compared by content; the hash is computed once. */
@@ -421,11 +459,15 @@ public final class SnapshotCache implements ConfigWatcher {
     if (group == null) {
       return watch;
     }
-    Snapshot s = snapshots.get(group);
-    if (s != null && respondDelta(nodeId, watch, s)) {
-      return watch;
+    // Checked and registered under the group's lock, as setSnapshot collects the open watches:
+    // a snapshot published in between would otherwise never reach this watch.
+    synchronized (lock(group)) {
+      Snapshot s = snapshots.get(group);
+      if (s != null && respondDelta(nodeId, watch, s)) {
+        return watch;
+      }
+      registerDelta(group, new OpenDeltaWatch(nodeId, watch));
     }
-    registerDelta(group, new OpenDeltaWatch(nodeId, watch));
     return watch;
   }
 

@@ -177,6 +177,8 @@ class PublisherTest implements TestPropertyProvider {
     String group = NodeGroups.group(SHOP, "envoy");
     Snapshot three = cache.snapshot(group).orElseThrow();
     assertThat(three.revision()).isEqualTo(3);
+    // The proxy's stream is open (a disconnected proxy's state is dropped at the next flush).
+    reports.connected(proxy, true);
     for (String type : three.byType().keySet()) {
       reports.ack(proxy, group, type, three.get(type).version());
     }
