@@ -29,15 +29,17 @@ enum mp_policy {
 
 static __always_inline enum mp_policy policy_v4(const struct mp_config *cfg, __be32 src, int is_syn,
 						enum mp_budget_verdict *budget) {
+	__u64 now = mp_now(cfg); /* once for the lists and the budgets */
+
 	if (cfg->flags & (MP_CFG_ALLOWLIST | MP_CFG_DENYLIST)) {
-		__u32 listed = lists_v4(cfg, src, mp_now(cfg));
+		__u32 listed = lists_v4(cfg, src, now);
 
 		if (listed & MP_LISTED_ALLOW)
 			return MP_POLICY_ALLOWLIST;
 		if (listed & MP_LISTED_DENY)
 			return MP_POLICY_DENYLIST;
 	}
-	*budget = check_budgets_v4(cfg, src, is_syn);
+	*budget = check_budgets_v4(cfg, src, is_syn, now);
 	return MP_POLICY_BUDGET;
 }
 
@@ -45,16 +47,17 @@ static __always_inline enum mp_policy policy_v6(const struct mp_config *cfg,
 						const struct in6_addr *src, int is_syn,
 						enum mp_budget_verdict *budget) {
 	struct in6_addr key = *src; /* the map helpers need a stack copy, not packet memory */
+	__u64 now = mp_now(cfg);
 
 	if (cfg->flags & (MP_CFG_ALLOWLIST | MP_CFG_DENYLIST)) {
-		__u32 listed = lists_v6(cfg, &key, mp_now(cfg));
+		__u32 listed = lists_v6(cfg, &key, now);
 
 		if (listed & MP_LISTED_ALLOW)
 			return MP_POLICY_ALLOWLIST;
 		if (listed & MP_LISTED_DENY)
 			return MP_POLICY_DENYLIST;
 	}
-	*budget = check_budgets_v6(cfg, &key, is_syn);
+	*budget = check_budgets_v6(cfg, &key, is_syn, now);
 	return MP_POLICY_BUDGET;
 }
 

@@ -98,40 +98,52 @@ static __always_inline int budgets_configured(const struct mp_config *cfg) {
 
 /* Applies the per-source packet budget and the SYN guard to one protected IPv4 packet. */
 static __always_inline enum mp_budget_verdict check_budgets_v4(const struct mp_config *cfg,
-							       __be32 src, int is_syn) {
-	struct mp_source_state fresh, *s;
+							       __be32 src, int is_syn, __u64 now) {
+	struct mp_source_state fresh, *s = NULL;
 	struct mp_bucket_v4 *b;
 	enum mp_budget_verdict v;
-	__u64 now;
+	__u64 *seen;
+	__u32 idx;
 
 	if (!budgets_configured(cfg))
 		return MP_BUDGET_PASS;
-	b = mp_bucket_v4(src);
-	if (!b) /* the index is always in range; this satisfies the verifier */
+	idx = mp_bucket_index_v4(src);
+	seen = mp_seen_v4_word(idx);
+	if (!seen) /* the index is always in range; this satisfies the verifier */
 		return MP_BUDGET_PASS;
-	now = mp_now(cfg);
-	s = mp_find_v4(b, src);
-	if (s)
-		return budget_known(cfg, s, is_syn, now);
+	/* A new source (no lane matches) is decided without reading its bucket: an over-cap flood of
+	 * spoofed sources reads only the seen words and the admission budget. */
+#ifndef MP_BENCH_NO_SEEN
+	if (mp_maybe_seen(*seen, mp_fingerprint_v4(src)))
+#endif
+	{
+		b = mp_bucket_v4(idx);
+		if (!b)
+			return MP_BUDGET_PASS;
+		s = mp_find_v4(b, src);
+		if (s)
+			return budget_known(cfg, s, is_syn, now);
+	}
 	v = budget_new(cfg, is_syn, now, &fresh);
-	if (v == MP_BUDGET_NEW_SOURCE)
-		mp_insert_v4(b, src, &fresh);
+	if (v == MP_BUDGET_NEW_SOURCE) {
+		b = mp_bucket_v4(idx);
+		if (b)
+			mp_insert_v4(b, seen, src, &fresh);
+	}
 	return v;
 }
 
 static __always_inline enum mp_budget_verdict
-check_budgets_v6(const struct mp_config *cfg, const struct in6_addr *src, int is_syn) {
+check_budgets_v6(const struct mp_config *cfg, const struct in6_addr *src, int is_syn, __u64 now) {
 	struct mp_source_state fresh, *s;
 	struct mp_bucket_v6 *b;
 	enum mp_budget_verdict v;
-	__u64 now;
 
 	if (!budgets_configured(cfg))
 		return MP_BUDGET_PASS;
 	b = mp_bucket_v6(src);
 	if (!b)
 		return MP_BUDGET_PASS;
-	now = mp_now(cfg);
 	s = mp_find_v6(b, src);
 	if (s)
 		return budget_known(cfg, s, is_syn, now);

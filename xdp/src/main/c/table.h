@@ -66,10 +66,42 @@ static __always_inline __u32 mp_idlest(const struct mp_source_state *st) {
 	return best;
 }
 
-static __always_inline struct mp_bucket_v4 *mp_bucket_v4(__be32 addr) {
-	__u32 idx = mp_bucket_index((__u32)addr, &mp_sources_v4);
+static __always_inline __u32 mp_bucket_index_v4(__be32 addr) {
+	return mp_bucket_index((__u32)addr, &mp_sources_v4);
+}
 
+static __always_inline struct mp_bucket_v4 *mp_bucket_v4(__u32 idx) {
 	return bpf_map_lookup_elem(&mp_sources_v4, &idx);
+}
+
+static __always_inline __u64 *mp_seen_v4_word(__u32 idx) {
+	return bpf_map_lookup_elem(&mp_seen_v4, &idx);
+}
+
+/* A source's 16-bit fingerprint in its bucket's seen word: never 0 (an empty lane). */
+static __always_inline __u64 mp_fingerprint_v4(__be32 addr) {
+	return ((((__u32)addr * MP_FP_MULT) >> 16) | 1) & 0xFFFF;
+}
+
+#define MP_LANES_LOW  0x0001000100010001ULL
+#define MP_LANES_HIGH 0x8000800080008000ULL
+
+/*
+ * 0 if no lane of `seen` holds `fp`, so the source is certainly not in the bucket (a slot's lane
+ * is written with its key); otherwise it may be (lanes may also match by chance: 16 bits).
+ */
+static __always_inline __u64 mp_maybe_seen(__u64 seen, __u64 fp) {
+	__u64 x = seen ^ (fp * MP_LANES_LOW); /* a lane that held fp is now 0 */
+
+	return (x - MP_LANES_LOW) & ~x & MP_LANES_HIGH;
+}
+
+/* Records slot i's new fingerprint. Not atomic: a lane lost to a racing insert makes its source
+ * look new once more (it is then admitted and inserted again, which writes the lane). */
+static __always_inline void mp_seen_set(__u64 *seen, __u32 i, __u64 fp) {
+	__u32 shift = (i & (MP_WAYS - 1)) * 16;
+
+	*seen = (*seen & ~(0xFFFFULL << shift)) | (fp << shift);
 }
 
 /* The source's state, or NULL if the table does not hold it. */
@@ -84,7 +116,7 @@ static __always_inline struct mp_source_state *mp_find_v4(struct mp_bucket_v4 *b
 	return NULL;
 }
 
-static __always_inline void mp_insert_v4(struct mp_bucket_v4 *b, __be32 addr,
+static __always_inline void mp_insert_v4(struct mp_bucket_v4 *b, __u64 *seen, __be32 addr,
 					 const struct mp_source_state *fresh) {
 	__u32 i = mp_idlest(b->state);
 
@@ -92,6 +124,7 @@ static __always_inline void mp_insert_v4(struct mp_bucket_v4 *b, __be32 addr,
 		return;
 	b->state[i] = *fresh;
 	b->tags[i] = mp_tag_v4(addr);
+	mp_seen_set(seen, i, mp_fingerprint_v4(addr));
 }
 
 /* IPv6: the four address words folded into one hash. */

@@ -36,6 +36,10 @@ public final class XdpMaps implements AutoCloseable {
   static final String PORTS = "mp_ports";
   static final String SOURCES_V4 = "mp_sources_v4";
   static final String SOURCES_V6 = "mp_sources_v6";
+
+  /** One word of slot fingerprints per bucket of {@link #SOURCES_V4}, sized with it. */
+  static final String SEEN_V4 = "mp_seen_v4";
+
   static final String ADMISSION = "mp_admission";
   static final String ALLOW_V4 = "mp_allow_v4";
   static final String ALLOW_V6 = "mp_allow_v6";
@@ -52,6 +56,7 @@ public final class XdpMaps implements AutoCloseable {
           PORTS,
           SOURCES_V4,
           SOURCES_V6,
+          SEEN_V4,
           ADMISSION,
           ALLOW_V4,
           ALLOW_V6,

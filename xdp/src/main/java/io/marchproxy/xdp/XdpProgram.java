@@ -133,7 +133,7 @@ public final class XdpProgram implements AutoCloseable {
         }
       }
       if (options.maxSources().isPresent()) {
-        for (String table : List.of(XdpMaps.SOURCES_V4, XdpMaps.SOURCES_V6)) {
+        for (String table : List.of(XdpMaps.SOURCES_V4, XdpMaps.SOURCES_V6, XdpMaps.SEEN_V4)) {
           check(
               Libbpf.mapSetMaxEntries(
                   mapHandles.get(table), XdpMaps.buckets(options.maxSources().get())),

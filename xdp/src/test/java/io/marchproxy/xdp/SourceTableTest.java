@@ -1,8 +1,12 @@
 package io.marchproxy.xdp;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.marchproxy.xdp.libbpf.Libbpf;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +59,7 @@ class SourceTableTest {
     try (XdpProgram p = load(5)) {
       assertThat(Libbpf.mapMaxEntries(p.maps().fd(XdpMaps.SOURCES_V4))).isEqualTo(2);
       assertThat(Libbpf.mapMaxEntries(p.maps().fd(XdpMaps.SOURCES_V6))).isEqualTo(2);
+      assertThat(Libbpf.mapMaxEntries(p.maps().fd(XdpMaps.SEEN_V4))).isEqualTo(2);
     }
   }
 
@@ -79,6 +84,67 @@ class SourceTableTest {
       assertThat(rest.subList(0, 5)).containsOnly(Verdict.PASS);
       assertThat(rest.get(5)).isEqualTo(Verdict.DROP);
       assertThat(p.maps().counters().packets(Counter.NEW_SOURCE)).isEqualTo(5);
+    }
+  }
+
+  private static long seenWord(XdpProgram p) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_INT);
+      MemorySegment value = arena.allocate(JAVA_LONG);
+      assertThat(Libbpf.mapLookup(p.maps().fd(XdpMaps.SEEN_V4), key, value)).isZero();
+      return value.get(JAVA_LONG, 0);
+    }
+  }
+
+  private static void setSeenWord(XdpProgram p, long word) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_INT);
+      MemorySegment value = arena.allocate(JAVA_LONG);
+      value.set(JAVA_LONG, 0, word);
+      assertThat(Libbpf.mapUpdate(p.maps().fd(XdpMaps.SEEN_V4), key, value, 0)).isZero();
+    }
+  }
+
+  @Test
+  void everyInsertWritesItsSlotsFingerprintSoKnownSourcesAreFoundThroughTheSeenWord()
+      throws Exception {
+    try (XdpProgram p = load(4)) { // one bucket, one seen word
+      assertThat(seenWord(p)).isZero();
+      List<String> sources =
+          List.of("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4");
+      for (String s : sources) {
+        assertThat(send(p, v4(s), 1)).containsOnly(Verdict.PASS);
+      }
+      long word = seenWord(p);
+      for (int lane = 0; lane < 4; lane++) {
+        assertThat((word >>> (16 * lane)) & 0xFFFF).as("lane %d", lane).isOdd();
+      }
+      // Known: their bursts keep counting down (10 each), nothing is inserted again.
+      long before = p.maps().counters().packets(Counter.NEW_SOURCE);
+      for (String s : sources) {
+        assertThat(send(p, v4(s), 9)).containsOnly(Verdict.PASS);
+        assertThat(send(p, v4(s), 1)).as(s + " spent its burst").containsOnly(Verdict.DROP);
+      }
+      assertThat(p.maps().counters().packets(Counter.NEW_SOURCE)).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void aSourceWhoseLaneWasLostCountsAsNewOnceAndIsFoundAgainAfterwards() throws Exception {
+    try (XdpProgram p = load(4)) {
+      assertThat(send(p, v4("198.51.100.1"), 3)).containsOnly(Verdict.PASS);
+      // What a lost racing update leaves behind: the slot holds the source, its lane does not.
+      setSeenWord(p, 0);
+      long before = p.maps().counters().packets(Counter.NEW_SOURCE);
+
+      assertThat(send(p, v4("198.51.100.1"), 1)).containsOnly(Verdict.PASS);
+
+      assertThat(p.maps().counters().packets(Counter.NEW_SOURCE)).isEqualTo(before + 1);
+      assertThat(seenWord(p)).as("the insert wrote a lane again").isNotZero();
+      assertThat(send(p, v4("198.51.100.1"), 1)).containsOnly(Verdict.PASS);
+      assertThat(p.maps().counters().packets(Counter.NEW_SOURCE))
+          .as("found again, not new")
+          .isEqualTo(before + 1);
     }
   }
 
