@@ -64,6 +64,10 @@ static __always_inline void classify_payload(struct hdr_cursor *c, long len, __u
 
 	if (len <= 0)
 		return;
+#ifdef MP_BENCH_CLASSIFY_COUNT_ONLY /* bench only: the class counter without reading the payload */
+	count(MP_C_CLASS_OTHER, bytes);
+	return;
+#endif
 #ifdef MP_BENCH_CLASSIFY_SEQUENTIAL /* bench only: the earlier order, every class in turn */
 	p = len >= 16 ? cursor_peek(c, 16) : NULL;
 	if (p && is_http2_preface((const __u32 *)p)) {
