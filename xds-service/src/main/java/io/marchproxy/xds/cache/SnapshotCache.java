@@ -275,7 +275,7 @@ public final class SnapshotCache implements ConfigWatcher {
         resources = Selection.of(out);
       }
       if (asked != sent.covered) {
-        sent.names.addAll(names);
+        sent.names.addAll(asked.list); // the shared list's strings: one copy for all streams
         sent.covered = asked;
       }
       sent.coveredList = names;
