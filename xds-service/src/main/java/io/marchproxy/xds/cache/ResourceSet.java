@@ -74,8 +74,10 @@ public record ResourceSet(
                     .setValue(UnsafeByteOperations.unsafeWrap(bytes))
                     .build();
             e = new Entry(message, packed, HexFormat.of().formatHex(sha256().digest(bytes), 0, 8));
+            // A reused entry's message was remembered when its entry was made, and stays
+            // remembered while the message is reachable (weak keys).
+            PackedResources.remember(message, packed);
           }
-          PackedResources.remember(message, e.packed());
           versions.put(name, e.version());
           entries.put(name, e);
           inOrder.add(e);
