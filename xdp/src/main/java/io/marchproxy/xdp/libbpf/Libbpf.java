@@ -275,25 +275,23 @@ public final class Libbpf {
 
   /** A map's max_entries (the fifth u32 of bpf_map_info), or a negative errno. */
   public static int mapMaxEntries(int fd) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment info = arena.allocate(20);
-      MemorySegment len = arena.allocate(JAVA_INT);
-      len.set(JAVA_INT, 0, 20);
-      int rc = (int) objGetInfo.invokeExact(fd, info, len);
-      return rc < 0 ? rc : info.get(JAVA_INT, 16);
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
+    return infoInt(fd, 16);
   }
 
   /** The kernel id of a program or map fd (the second u32 of bpf_prog_info / bpf_map_info). */
   public static int objectId(int fd) {
+    return infoInt(fd, 4);
+  }
+
+  /** The u32 at {@code offset} of an object's bpf_*_info, read up to it; or a negative errno. */
+  private static int infoInt(int fd, int offset) {
+    int size = offset + 4;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment info = arena.allocate(8);
+      MemorySegment info = arena.allocate(size);
       MemorySegment len = arena.allocate(JAVA_INT);
-      len.set(JAVA_INT, 0, 8);
+      len.set(JAVA_INT, 0, size);
       int rc = (int) objGetInfo.invokeExact(fd, info, len);
-      return rc < 0 ? rc : info.get(JAVA_INT, 4);
+      return rc < 0 ? rc : info.get(JAVA_INT, offset);
     } catch (Throwable t) {
       throw rethrow(t);
     }
