@@ -1,5 +1,6 @@
 package io.marchproxy.xds.cache;
 
+import com.google.common.collect.Maps;
 import com.google.protobuf.Any;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
@@ -27,7 +28,6 @@ import java.util.TreeMap;
 public record ResourceSet(
     String typeUrl,
     SortedMap<String, Message> byName,
-    Map<String, String> resourceVersions,
     String version,
     Map<String, Entry> entries,
     Selection all) {
@@ -39,6 +39,11 @@ public record ResourceSet(
   public Message get(String name) {
     Entry e = entries.get(name);
     return e == null ? null : e.message();
+  }
+
+  /** Each resource's content version, by name: a view of the entries, not a copy. */
+  public Map<String, String> resourceVersions() {
+    return Maps.transformValues(entries, Entry::version);
   }
 
   /** The resource of that name with its packed form and version, or null; a hash lookup. */
@@ -59,7 +64,6 @@ public record ResourceSet(
   public static ResourceSet of(
       String typeUrl, Map<String, ? extends Message> resources, ResourceSet previous) {
     SortedMap<String, Message> sorted = new TreeMap<>(resources);
-    Map<String, String> versions = new HashMap<>(sorted.size() * 2);
     Map<String, Entry> entries = new HashMap<>(sorted.size() * 2);
     List<Entry> inOrder = new ArrayList<>(sorted.size());
     MessageDigest all = sha256();
@@ -78,7 +82,6 @@ public record ResourceSet(
             // remembered while the message is reachable (weak keys).
             PackedResources.remember(message, packed);
           }
-          versions.put(name, e.version());
           entries.put(name, e);
           inOrder.add(e);
           all.update(name.getBytes(StandardCharsets.UTF_8));
@@ -89,7 +92,6 @@ public record ResourceSet(
     return new ResourceSet(
         typeUrl,
         Collections.unmodifiableSortedMap(sorted),
-        Collections.unmodifiableMap(versions),
         version,
         Collections.unmodifiableMap(entries),
         Selection.of(inOrder));

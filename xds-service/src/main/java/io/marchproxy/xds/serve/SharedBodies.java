@@ -2,6 +2,7 @@ package io.marchproxy.xds.serve;
 
 import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
+import com.google.common.util.concurrent.UncheckedExecutionException;
 import com.google.protobuf.Any;
 import com.google.protobuf.CodedOutputStream;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
@@ -130,9 +131,7 @@ public final class SharedBodies {
     Key key = Key.of(response);
     try {
       return bodies.get(key, () -> encodeWithoutNonce(response));
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("could not encode a discovery response", e.getCause());
-    } catch (com.google.common.util.concurrent.UncheckedExecutionException e) {
+    } catch (ExecutionException | UncheckedExecutionException e) {
       throw new IllegalStateException("could not encode a discovery response", e.getCause());
     }
   }
