@@ -161,7 +161,11 @@ class PublisherTest implements TestPropertyProvider {
           assertThat(secret.getTlsCertificate().getCertificateChain().getInlineString())
               .startsWith("-----BEGIN CERTIFICATE-----");
         });
-    assertThat(snapshot(cluster, "l4", 2).orElseThrow().get(TypeUrls.SECRET).byName())
+    // Kinds are published one after the other: envoy's being there does not mean l4's is.
+    assertThat(
+            await(() -> snapshot(cluster, "l4", 2), "revision 2 for l4")
+                .get(TypeUrls.SECRET)
+                .byName())
         .as("only Envoy terminates TLS")
         .isEmpty();
   }
