@@ -235,6 +235,11 @@ public class ProxyReports {
       if (s == null) {
         continue;
       }
+      // Read before the types: an ACK records its type first and the applied revision after, so
+      // a revision read here is always backed by the types read next (read the other way round, a
+      // flush racing an ACK could store the revision with the ACKed type missing).
+      Long applied = s.applied;
+      boolean connected = s.connected;
       Map<String, Object> types = new TreeMap<>();
       s.types.forEach(
           (type, acked) -> {
@@ -245,15 +250,15 @@ public class ProxyReports {
             types.put(shortType(type), t);
           });
       Map<String, Object> doc = new LinkedHashMap<>();
-      doc.put("connected", s.connected);
+      doc.put("connected", connected);
       doc.put("types", types);
       try {
         rows.add(
             new Row(
                 id,
                 new String(json.writeValueAsBytes(doc), StandardCharsets.UTF_8),
-                s.applied,
-                s.connected));
+                applied,
+                connected));
       } catch (IOException e) {
         LOG.warn("Could not render the xDS state of proxy {}", id, e);
       }
