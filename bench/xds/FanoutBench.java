@@ -42,7 +42,9 @@ import io.marchproxy.xds.serve.AdsServing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import io.grpc.HasByteBuffer;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -368,9 +370,12 @@ public final class FanoutBench {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Clients: Envoy-like ADS streams. The response is read for version, type and nonce only (the
-  // resources are skipped, not decoded), so the client side costs as little CPU as possible on
-  // this shared machine; the bytes still cross the socket and gRPC's framing.
+  // Clients: Envoy-like ADS streams, built to cost as little CPU as possible on this shared
+  // machine, the same for every variant. A response is read for version, type and nonce only,
+  // in gRPC's received buffers: its resources are skipped, neither copied nor decoded. A request is sent as the
+  // bytes Envoy would send, with the EDS names encoded once per client instead of once per ACK
+  // (protobuf puts the fields of concatenated encodings together, so the server parses the same
+  // request).
 
   record Light(String version, String typeUrl, String nonce, int resources) {}
 
@@ -384,7 +389,7 @@ public final class FanoutBench {
         @Override
         public Light parse(InputStream stream) {
           try {
-            CodedInputStream in = CodedInputStream.newInstance(stream);
+            CodedInputStream in = inPlace(stream);
             in.setSizeLimit(Integer.MAX_VALUE);
             String version = "", type = "", nonce = "";
             int resources = 0;
@@ -410,12 +415,53 @@ public final class FanoutBench {
         }
       };
 
-  static final MethodDescriptor<DiscoveryRequest, Light> ADS =
+  /**
+   * A decoder over gRPC's own received buffers, without copying them: the stream is marked so that
+   * moving past a buffer keeps it (it is released when gRPC closes the stream, after parsing).
+   */
+  static CodedInputStream inPlace(InputStream stream) throws IOException {
+    if (!(stream instanceof HasByteBuffer h && h.byteBufferSupported() && stream.markSupported())) {
+      return CodedInputStream.newInstance(stream);
+    }
+    stream.mark(Integer.MAX_VALUE);
+    List<ByteBuffer> parts = new ArrayList<>();
+    while (stream.available() > 0) {
+      ByteBuffer part = h.getByteBuffer();
+      parts.add(part);
+      long skipped = stream.skip(part.remaining());
+      if (skipped != part.remaining()) {
+        throw new IOException("could not move past a received buffer");
+      }
+    }
+    return CodedInputStream.newInstance(parts);
+  }
+
+  /** A request's wire bytes (a DiscoveryRequest's encoding, possibly in two concatenated parts). */
+  record Wire(byte[] bytes) {
+    static Wire of(DiscoveryRequest head, byte[] tail) {
+      byte[] h = head.toByteArray();
+      byte[] out = Arrays.copyOf(h, h.length + tail.length);
+      System.arraycopy(tail, 0, out, h.length, tail.length);
+      return new Wire(out);
+    }
+  }
+
+  static final MethodDescriptor.Marshaller<Wire> WIRE =
+      new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(Wire value) {
+          return new java.io.ByteArrayInputStream(value.bytes()); // gRPC knows its length
+        }
+
+        @Override
+        public Wire parse(InputStream stream) {
+          throw new UnsupportedOperationException();
+        }
+      };
+
+  static final MethodDescriptor<Wire, Light> ADS =
       AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
-          .toBuilder(
-              AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
-                  .getRequestMarshaller(),
-              LIGHT)
+          .toBuilder(WIRE, LIGHT)
           .build();
 
   /** What one publish waits for: every client holding the target version of CDS and EDS. */
@@ -479,12 +525,12 @@ public final class FanoutBench {
     final int index;
     final ManagedChannel channel;
     final Node node;
-    final List<String> edsNames;
-    final StreamObserver<DiscoveryRequest> out;
+    final byte[] edsNames;
+    final StreamObserver<Wire> out;
     volatile Round round;
     volatile Throwable error;
 
-    Client(int index, int port, List<String> edsNames) {
+    Client(int index, int port, byte[] edsNames) {
       this.index = index;
       this.edsNames = edsNames;
       node = Node.newBuilder().setId("bench-" + index).setCluster("bench").build();
@@ -498,13 +544,8 @@ public final class FanoutBench {
               .build();
       out = ClientCalls.asyncBidiStreamingCall(channel.newCall(ADS, CallOptions.DEFAULT), this);
       synchronized (this) {
-        out.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
-        out.onNext(
-            DiscoveryRequest.newBuilder()
-                .setNode(node)
-                .setTypeUrl(EDS)
-                .addAllResourceNames(edsNames)
-                .build());
+        out.onNext(Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build(), new byte[0]));
+        out.onNext(Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).build(), edsNames));
       }
     }
 
@@ -517,11 +558,9 @@ public final class FanoutBench {
               .setTypeUrl(r.typeUrl())
               .setVersionInfo(r.version())
               .setResponseNonce(r.nonce());
-      if (r.typeUrl().equals(EDS)) {
-        ack.addAllResourceNames(edsNames);
-      }
+      Wire wire = Wire.of(ack.build(), r.typeUrl().equals(EDS) ? edsNames : new byte[0]);
       synchronized (this) {
-        out.onNext(ack.build());
+        out.onNext(wire);
       }
       Round current = round;
       if (current != null) {
@@ -562,10 +601,11 @@ public final class FanoutBench {
   static Map<String, List<Result>> runCase(int n, int m, int rounds, List<String> names)
       throws Exception {
     System.out.printf("# case %,d clusters × %d clients; load average %s%n", n, m, loadavg());
-    List<String> edsNames = new ArrayList<>();
+    var asked = DiscoveryRequest.newBuilder();
     for (int i = 0; i < n; i++) {
-      edsNames.add(name(i));
+      asked.addResourceNames(name(i));
     }
+    byte[] edsNames = asked.build().toByteArray(); // field 3 only
     List<Variant> variants = new ArrayList<>();
     Map<String, List<Result>> results = new LinkedHashMap<>();
     try {

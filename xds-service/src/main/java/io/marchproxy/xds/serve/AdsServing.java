@@ -1,13 +1,21 @@
 package io.marchproxy.xds.serve;
 
-import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.stub.ServerCalls;
 import io.marchproxy.xds.cache.PackedResources;
+import io.marchproxy.xds.cache.SnapshotCache;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -29,20 +37,40 @@ public final class AdsServing {
   }
 
   /**
-   * The ADS service (state-of-the-world and delta) over {@code cache}: java-control-plane's server,
-   * each resource packed into its {@code Any} once ({@link PackedResources}), each
-   * state-of-the-world response body encoded once for every stream it goes to ({@link
-   * SharedBodies}), behind {@code interceptors}.
+   * The ADS service over {@code cache}, behind {@code interceptors}: state-of-the-world streams
+   * handled by {@link SotwStreams}, each state-of-the-world response body encoded once for every
+   * stream it goes to ({@link SharedBodies}); delta streams by java-control-plane's server. Both
+   * take each resource packed into its {@code Any} once ({@link PackedResources}).
    */
   public static ServerServiceDefinition definition(
-      ConfigWatcher cache,
+      SnapshotCache cache,
       List<? extends DiscoveryServerCallbacks> callbacks,
       ServerInterceptor... interceptors) {
+    PackedResources packed = new PackedResources();
     V3DiscoveryServer server =
-        new V3DiscoveryServer(
-            List.copyOf(callbacks), cache, new DefaultExecutorGroup(), new PackedResources());
-    ServerServiceDefinition ads =
-        new SharedBodies().apply(server.getAggregatedDiscoveryServiceImpl().bindService());
-    return ServerInterceptors.intercept(ads, interceptors);
+        new V3DiscoveryServer(List.copyOf(callbacks), cache, new DefaultExecutorGroup(), packed);
+    SotwStreams sotw = new SotwStreams(cache, callbacks, packed);
+    SharedBodies bodies = new SharedBodies();
+    ServerServiceDefinition delta = server.getAggregatedDiscoveryServiceImpl().bindService();
+    MethodDescriptor<DiscoveryRequest, DiscoveryResponse> sotwMethod =
+        AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
+    for (ServerMethodDefinition<?, ?> m : delta.getMethods()) {
+      if (!m.getMethodDescriptor().getFullMethodName().equals(sotwMethod.getFullMethodName())) {
+        methods.add(m);
+      }
+    }
+    methods.add(
+        ServerMethodDefinition.create(
+            sotwMethod.toBuilder(sotwMethod.getRequestMarshaller(), bodies.marshaller()).build(),
+            ServerCalls.asyncBidiStreamingCall(sotw::open)));
+    ServiceDescriptor original = delta.getServiceDescriptor();
+    ServiceDescriptor.Builder descriptor =
+        ServiceDescriptor.newBuilder(original.getName())
+            .setSchemaDescriptor(original.getSchemaDescriptor());
+    methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
+    ServerServiceDefinition.Builder ads = ServerServiceDefinition.builder(descriptor.build());
+    methods.forEach(ads::addMethod);
+    return ServerInterceptors.intercept(ads.build(), interceptors);
   }
 }

@@ -5,14 +5,10 @@ import com.google.common.cache.CacheBuilder;
 import com.google.common.util.concurrent.UncheckedExecutionException;
 import com.google.protobuf.Any;
 import com.google.protobuf.CodedOutputStream;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
-import io.grpc.ServerMethodDefinition;
-import io.grpc.ServerServiceDefinition;
-import io.grpc.ServiceDescriptor;
 import io.grpc.protobuf.ProtoUtils;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +16,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 
@@ -89,36 +84,6 @@ public final class SharedBodies {
         return parser.parse(stream);
       }
     };
-  }
-
-  /**
-   * The ADS service with the state-of-the-world method's responses encoded through {@link
-   * #marshaller()}; every other method (delta ADS) is unchanged.
-   */
-  public ServerServiceDefinition apply(ServerServiceDefinition ads) {
-    String sotw =
-        AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().getFullMethodName();
-    ServiceDescriptor original = ads.getServiceDescriptor();
-    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
-    for (ServerMethodDefinition<?, ?> method : ads.getMethods()) {
-      methods.add(
-          method.getMethodDescriptor().getFullMethodName().equals(sotw) ? rebind(method) : method);
-    }
-    ServiceDescriptor.Builder descriptor =
-        ServiceDescriptor.newBuilder(original.getName())
-            .setSchemaDescriptor(original.getSchemaDescriptor());
-    methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
-    ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(descriptor.build());
-    methods.forEach(out::addMethod);
-    return out.build();
-  }
-
-  @SuppressWarnings("unchecked")
-  private <Q> ServerMethodDefinition<Q, DiscoveryResponse> rebind(ServerMethodDefinition<?, ?> m) {
-    var method = (ServerMethodDefinition<Q, DiscoveryResponse>) m;
-    MethodDescriptor<Q, DiscoveryResponse> d = method.getMethodDescriptor();
-    return ServerMethodDefinition.create(
-        d.toBuilder(d.getRequestMarshaller(), marshaller()).build(), method.getServerCallHandler());
   }
 
   /** Number of distinct bodies held (for tests). */
@@ -227,6 +192,9 @@ public final class SharedBodies {
           || k.resources.size() != resources.size()
           || !k.rest.equals(rest)) {
         return false;
+      }
+      if (k.resources == resources) {
+        return true; // one list: responses built from one prototype (SotwStreams)
       }
       for (int i = 0, n = resources.size(); i < n; i++) {
         if (k.resources.get(i) != resources.get(i)) {

@@ -6,7 +6,6 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Message;
 import com.google.protobuf.UnknownFieldSet;
-import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.ControlPlane;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
@@ -220,7 +219,7 @@ class SharedBodiesTest {
   @Test
   void onlyTheStateOfTheWorldMethodIsReboundAndTheServiceStaysDescribed() {
     var pool = Executors.newSingleThreadExecutor();
-    ConfigWatcher cache = new SnapshotCache(node -> "g", pool);
+    SnapshotCache cache = new SnapshotCache(node -> "g", pool);
     ServerServiceDefinition ads = AdsServing.definition(cache, List.of());
     pool.shutdownNow();
     String sotw =
