@@ -68,7 +68,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *   java FanoutBench.java [--cases 1000x10,1000x100,10000x10,10000x100] [--rounds 5]
- *                         [--variants stock,marchproxy,stock+cachedser]
+ *                         [--variants stock,marchproxy,floor,stock+cachedser]
  * </pre>
  */
 public final class FanoutBench {
@@ -86,7 +86,7 @@ public final class FanoutBench {
     int rounds = Integer.parseInt(o.getOrDefault("rounds", "5"));
     List<String> variants =
         List.of(
-            o.getOrDefault("variants", "stock,marchproxy,stock+cachedser")
+            o.getOrDefault("variants", "stock,marchproxy,floor")
                 .split(","));
     System.out.printf(
         "# fan-out: %d measured publishes per variant and case (after 1 warm-up), %d CPUs, %s%n",
@@ -143,6 +143,7 @@ public final class FanoutBench {
       case "stock" -> "stock SimpleCache";
       case "marchproxy" -> "MarchProxy SnapshotCache (as xds-service ships it)";
       case "stock+cachedser" -> "stock SimpleCache + CachedProtoResourcesSerializer";
+      case "floor" -> "floor: encoded bytes written to every stream, no cache";
       default -> variant;
     };
   }
@@ -360,11 +361,121 @@ public final class FanoutBench {
     }
   }
 
+  /**
+   * The transport floor, not a cache: each publish encodes the two responses once and writes them
+   * to every stream as they are (one shared nonce), from the same delivery pool, with no versions,
+   * watches or per-stream state; ACKs are parsed (any server must read them) and then ignored. It
+   * is what moving these bytes through gRPC to these clients costs on this machine: no control
+   * plane serving the same snapshots can be faster.
+   */
+  static final class Floor extends Variant {
+    private final List<StreamObserver<byte[]>> streams;
+    private final ExecutorService pool;
+
+    Floor(String name) throws IOException {
+      this(name, new java.util.concurrent.CopyOnWriteArrayList<>());
+    }
+
+    private Floor(String name, List<StreamObserver<byte[]>> streams) throws IOException {
+      super(name, null, service(streams));
+      this.streams = streams;
+      this.pool = AdsServing.deliveryPool();
+    }
+
+    static final MethodDescriptor.Marshaller<byte[]> BYTES =
+        new MethodDescriptor.Marshaller<>() {
+          @Override
+          public InputStream stream(byte[] value) {
+            return new java.io.ByteArrayInputStream(value); // gRPC knows its length
+          }
+
+          @Override
+          public byte[] parse(InputStream stream) {
+            throw new UnsupportedOperationException();
+          }
+        };
+
+    static ServerServiceDefinition service(List<StreamObserver<byte[]>> streams) {
+      var m = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
+      var method = m.toBuilder(m.getRequestMarshaller(), BYTES).build();
+      return ServerServiceDefinition.builder(AggregatedDiscoveryServiceGrpc.SERVICE_NAME)
+          .addMethod(
+              method,
+              io.grpc.stub.ServerCalls.asyncBidiStreamingCall(
+                  responses -> {
+                    streams.add(responses);
+                    return new StreamObserver<DiscoveryRequest>() {
+                      @Override
+                      public void onNext(DiscoveryRequest request) {}
+
+                      @Override
+                      public void onError(Throwable t) {
+                        streams.remove(responses);
+                      }
+
+                      @Override
+                      public void onCompleted() {
+                        streams.remove(responses);
+                        responses.onCompleted();
+                      }
+                    };
+                  }))
+          .build();
+    }
+
+    static byte[] encode(String type, String version, List<? extends Message> resources) {
+      var r =
+          io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse.newBuilder()
+              .setVersionInfo(version)
+              .setTypeUrl(type)
+              .setNonce("n");
+      resources.forEach(x -> r.addResources(com.google.protobuf.Any.pack(x)));
+      return r.build().toByteArray();
+    }
+
+    @Override
+    Map<String, String> publish(
+        int round, List<Cluster> cs, List<ClusterLoadAssignment> es, long[] t) {
+      for (int i = 0; i < 1000 && streams.size() < clients.size(); i++) {
+        try {
+          Thread.sleep(10); // the clients' streams reach the server after their first request
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      String version = "r" + round;
+      long a = System.nanoTime();
+      byte[] cds = encode(CDS, version, cs);
+      byte[] eds = encode(EDS, version, es);
+      long b = System.nanoTime();
+      for (StreamObserver<byte[]> s : streams) {
+        pool.execute(
+            () -> {
+              synchronized (s) {
+                s.onNext(cds);
+                s.onNext(eds);
+              }
+            });
+      }
+      t[0] = a;
+      t[1] = b;
+      t[2] = System.nanoTime();
+      return Map.of(CDS, version, EDS, version);
+    }
+
+    @Override
+    public void close() throws Exception {
+      super.close();
+      pool.shutdownNow();
+    }
+  }
+
   static Variant variant(String name) throws IOException {
     return switch (name) {
       case "stock" -> new Stock(name, new DefaultProtoResourcesSerializer());
       case "stock+cachedser" -> new Stock(name, new CachedProtoResourcesSerializer());
       case "marchproxy" -> new Ours(name);
+      case "floor" -> new Floor(name);
       default -> throw new IllegalArgumentException("unknown variant " + name);
     };
   }
@@ -695,7 +806,7 @@ public final class FanoutBench {
 
   /** The versions each variant will publish: the stock cache's is ours to name; ours hashes. */
   static Map<String, String> expectedVersions(Variant v, int round, int n) {
-    if (v instanceof Stock) {
+    if (v instanceof Stock || v instanceof Floor) {
       return Map.of(CDS, "r" + round, EDS, "r" + round);
     }
     // computed on a separate copy, so the measured publish starts from cold messages
