@@ -11,9 +11,12 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 
 /** Native epoll where the kernel and the native library allow it, NIO elsewhere. */
 public record Transport(
@@ -55,6 +58,28 @@ public record Transport(
   /** A new, unregistered client socket channel of this transport (no reflection, no bootstrap). */
   public Channel newSocketChannel() {
     return isEpoll() ? new EpollSocketChannel() : new NioSocketChannel();
+  }
+
+  /**
+   * A new, unregistered client socket channel for connecting to {@code to}. Under epoll an IPv4
+   * address gets an IPv4 socket: Netty's default is a dual-stack IPv6 socket, which costs an {@code
+   * IPV6_V6ONLY} call per connection and takes the kernel's v4-mapped path.
+   */
+  public Channel newSocketChannel(InetAddress to) {
+    if (isEpoll() && to instanceof Inet4Address) {
+      return new EpollSocketChannel(SocketProtocolFamily.INET);
+    }
+    return newSocketChannel();
+  }
+
+  /** A listening channel for {@code bind}: IPv4 for an IPv4 address under epoll, as above. */
+  public ServerChannel newServerChannel(InetAddress bind) {
+    if (isEpoll()) {
+      return bind instanceof Inet4Address
+          ? new EpollServerSocketChannel(SocketProtocolFamily.INET)
+          : new EpollServerSocketChannel();
+    }
+    return new NioServerSocketChannel();
   }
 
   public EventLoopGroup newGroup(int threads) {

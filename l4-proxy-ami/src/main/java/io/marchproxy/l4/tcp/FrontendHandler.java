@@ -168,16 +168,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    switch (evt) {
-      case SniInspector.SniSeen sni -> admit(ctx, sni.serverName());
-      case ChannelInputShutdownEvent shutdown -> {
-        if (clientSplice != null) {
-          clientSplice.inputShutdown(); // ends in splicedInputEnded once the queue is moved
-          return;
-        }
-        clientInputEnded();
+    // plain instanceof, not a pattern switch: the switch's type-test call site was deoptimized and
+    // recompiled over and over as the event types of a connection's end came by (JFR)
+    if (evt instanceof ChannelInputShutdownEvent) {
+      if (clientSplice != null) {
+        clientSplice.inputShutdown(); // ends in splicedInputEnded once the queue is moved
+        return;
       }
-      default -> ctx.fireUserEventTriggered(evt);
+      clientInputEnded();
+    } else if (evt instanceof SniInspector.SniSeen sni) {
+      admit(ctx, sni.serverName());
+    } else {
+      ctx.fireUserEventTriggered(evt);
     }
   }
 
@@ -295,7 +297,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     LiveEndpoint e = endpoint;
     Channel ch =
         listener.newBackendChannel(
-            (int) cluster.spec().connectTimeout().toMillis(), policy.bandwidth().tos());
+            e.address().getAddress(),
+            (int) cluster.spec().connectTimeout().toMillis(),
+            policy.bandwidth().tos());
     if (policy.splice()) {
       outboundReads = ReadCounter.install(ch);
     }
@@ -359,21 +363,26 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       return;
     }
     connected = true;
+    boolean wrote = false;
     ProxyProtocolVersion send = policy.spec().meta().sendProxyProtocol();
     if (send != ProxyProtocolVersion.NONE) {
       outbound.pipeline().addFirst("proxy-protocol-out", HAProxyMessageEncoder.INSTANCE);
       outbound.write(proxyHeader(send));
+      wrote = true;
     }
     if (pending != null) {
       fromClient += pending.readableBytes();
       listener.bytesFromClient.add(pending.readableBytes());
       outbound.write(pending);
       pending = null;
+      wrote = true;
     }
     if (inboundDone) {
       flushThenShutdownOutput(outbound);
     } else {
-      outbound.flush();
+      if (wrote) {
+        outbound.flush(); // an empty flush still re-submits the channel's epoll interests
+      }
       readClient();
     }
     readBackend();

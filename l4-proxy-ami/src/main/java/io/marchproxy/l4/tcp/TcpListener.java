@@ -13,8 +13,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.traffic.GlobalTrafficShapingHandler;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,8 +141,8 @@ public final class TcpListener {
    * A backend channel for one connection, not yet registered: the relay's options set directly (a
    * bootstrap per connection copied its option maps and queued the connect as another task).
    */
-  Channel newBackendChannel(int connectTimeoutMillis, int tos) {
-    Channel ch = dp.transport().newSocketChannel();
+  Channel newBackendChannel(InetAddress to, int connectTimeoutMillis, int tos) {
+    Channel ch = dp.transport().newSocketChannel(to);
     ChannelConfig c = ch.config();
     c.setAutoRead(false);
     c.setConnectTimeoutMillis(connectTimeoutMillis);
@@ -171,11 +174,10 @@ public final class TcpListener {
     ServerBootstrap b =
         new ServerBootstrap()
             .group(dp.workers())
-            .channel(dp.transport().serverChannel())
+            .channelFactory(() -> dp.transport().newServerChannel(spec.address().getAddress()))
             .option(ChannelOption.SO_BACKLOG, 4096)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.SO_KEEPALIVE, true)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
             .childHandler(
@@ -185,15 +187,22 @@ public final class TcpListener {
                     initConnection(ch);
                   }
                 });
-    if (dp.transport().isEpoll()) {
+    boolean epoll = dp.transport().isEpoll();
+    if (epoll) {
       b.option(EpollChannelOption.SO_REUSEPORT, true);
     } else {
       b.childOption(ChannelOption.TCP_NODELAY, true); // epoll channels start with it on
+      b.childOption(ChannelOption.SO_KEEPALIVE, true);
     }
     try {
       for (int i = 0; i < sockets; i++) {
         ChannelFuture f = b.bind(spec.address()).sync();
         serverChannels.add(f.channel());
+        if (epoll) {
+          // Linux copies SO_KEEPALIVE from the listening socket to each accepted one: one
+          // setsockopt per listener socket instead of one per connection
+          ((Socket) ((UnixChannel) f.channel()).fd()).setKeepAlive(true);
+        }
       }
     } catch (Exception e) {
       stopAccepting();

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The TCP data path on real sockets: relay, policies, failover, PROXY protocol, updates, drain. */
@@ -91,6 +92,56 @@ class TcpProxyTest {
                 .replace(
                     "direction=\"from_client\",listener=\"mapping-db\"",
                     "listener=\"mapping-db\",direction=\"from_client\""));
+  }
+
+  /**
+   * Under epoll an IPv4 listener and an IPv4 endpoint get IPv4 sockets (not dual-stack IPv6 ones),
+   * and both relay sockets have TCP keepalive on — the accepted one through the listening socket,
+   * which Linux copies to each connection it accepts. Read from the kernel's own table: an IPv4
+   * socket is a row of /proc/net/tcp (IPv6 ones are in tcp6), and an idle established socket with
+   * keepalive has its keepalive timer pending (timer code 2).
+   */
+  @Test
+  void relaySocketsAreIpv4ForIpv4AddressesAndKeepAlive() throws Exception {
+    Assumptions.assumeTrue(proxy.transport.isEpoll(), "the socket family choice is epoll's");
+    Backend a = backend("a");
+    int port = freePort();
+    run(
+        tcpListener("mapping-k", port, "svc-k").build(),
+        edsCluster("svc-k", Cluster.LbPolicy.ROUND_ROBIN).build(),
+        Ep.of(a.port()));
+    try (Client c = new Client(port)) {
+      assertThat(c.ask("hello")).isEqualTo("a:hello");
+      int clientPort = c.socket().getLocalPort();
+      await()
+          .untilAsserted(
+              () -> {
+                List<String[]> rows = tcp4Established();
+                // the proxy's accepted socket: local = the listener's port, remote = the client
+                assertThat(rows)
+                    .filteredOn(r -> port(r[1]) == port && port(r[2]) == clientPort)
+                    .singleElement()
+                    .satisfies(r -> assertThat(r[5]).startsWith("02:"));
+                // the proxy's backend socket: remote = the backend's port
+                assertThat(rows)
+                    .filteredOn(r -> port(r[2]) == a.port())
+                    .singleElement()
+                    .satisfies(r -> assertThat(r[5]).startsWith("02:"));
+              });
+    }
+  }
+
+  /** Established rows of /proc/net/tcp, split on blanks. */
+  private static List<String[]> tcp4Established() throws IOException {
+    return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/tcp")).stream()
+        .skip(1)
+        .map(l -> l.trim().split("\\s+"))
+        .filter(r -> r[3].equals("01"))
+        .toList();
+  }
+
+  private static int port(String hexAddress) {
+    return Integer.parseInt(hexAddress.substring(hexAddress.indexOf(':') + 1), 16);
   }
 
   @Test
