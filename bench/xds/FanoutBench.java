@@ -548,12 +548,50 @@ public final class FanoutBench {
   }
 
   /** A request's wire bytes (a DiscoveryRequest's encoding, possibly in two concatenated parts). */
-  record Wire(byte[] bytes) {
+  record Wire(byte[] head, byte[] tail) {
     static Wire of(DiscoveryRequest head, byte[] tail) {
-      byte[] h = head.toByteArray();
-      byte[] out = Arrays.copyOf(h, h.length + tail.length);
-      System.arraycopy(tail, 0, out, h.length, tail.length);
-      return new Wire(out);
+      return new Wire(head.toByteArray(), tail);
+    }
+  }
+
+  /** The two parts of a request, read one after the other (gRPC drains it into its buffers). */
+  static final class Parts extends InputStream
+      implements io.grpc.KnownLength, io.grpc.Drainable {
+    private final byte[] head;
+    private final byte[] tail;
+    private int pos;
+
+    Parts(Wire w) {
+      head = w.head();
+      tail = w.tail();
+    }
+
+    @Override
+    public int available() {
+      return head.length + tail.length - pos;
+    }
+
+    @Override
+    public int drainTo(java.io.OutputStream target) throws IOException {
+      int n = available();
+      if (pos < head.length) {
+        target.write(head, pos, head.length - pos);
+        target.write(tail);
+      } else {
+        target.write(tail, pos - head.length, n);
+      }
+      pos = head.length + tail.length;
+      return n;
+    }
+
+    @Override
+    public int read() {
+      if (available() == 0) {
+        return -1;
+      }
+      int b = pos < head.length ? head[pos] : tail[pos - head.length];
+      pos++;
+      return b & 0xff;
     }
   }
 
@@ -561,7 +599,7 @@ public final class FanoutBench {
       new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(Wire value) {
-          return new java.io.ByteArrayInputStream(value.bytes()); // gRPC knows its length
+          return new Parts(value);
         }
 
         @Override

@@ -112,8 +112,9 @@ run_stack() {
   [[ -n "$xds_pid" ]] || { echo "xds-service process not found under $UP_PID" >&2; exit 1; }
   echo "# xds-service pid $xds_pid, JVM flags as ./marchproxy up runs it: $(ps -o args= -p "$xds_pid" | cut -c1-200)"
 
+  # STACK_BENCH_JVM adds options to the bench JVM (e.g. -Xlog:gc:file=...).
   # shellcheck disable=SC2086
-  "$JAVA" "${JVM[@]}" -Xmx2g -cp "$CP" "$ROOT/bench/xds/StackBench.java" \
+  "$JAVA" "${JVM[@]}" -Xmx2g ${STACK_BENCH_JVM:-} -cp "$CP" "$ROOT/bench/xds/StackBench.java" \
     --api "$api" --xds "$xds" --xds-http "$xds_http" --password "$password" \
     --license "$license" --xds-pid "$xds_pid" ${STACK_ARGS:-}
   stop_stack

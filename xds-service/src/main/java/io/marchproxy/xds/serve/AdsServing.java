@@ -39,8 +39,9 @@ public final class AdsServing {
   /**
    * The ADS service over {@code cache}, behind {@code interceptors}: state-of-the-world streams
    * handled by {@link SotwStreams}, each state-of-the-world response body encoded once for every
-   * stream it goes to ({@link SharedBodies}); delta streams by java-control-plane's server. Both
-   * take each resource packed into its {@code Any} once ({@link PackedResources}).
+   * stream it goes to ({@link SharedBodies}), requests repeating names seen before given the list
+   * decoded then ({@link SharedNames}); delta streams by java-control-plane's server. Both take
+   * each resource packed into its {@code Any} once ({@link PackedResources}).
    */
   public static ServerServiceDefinition definition(
       SnapshotCache cache,
@@ -62,7 +63,7 @@ public final class AdsServing {
     }
     methods.add(
         ServerMethodDefinition.create(
-            sotwMethod.toBuilder(sotwMethod.getRequestMarshaller(), bodies.marshaller()).build(),
+            sotwMethod.toBuilder(new SharedNames().marshaller(), bodies.marshaller()).build(),
             ServerCalls.asyncBidiStreamingCall(sotw::open)));
     ServiceDescriptor original = delta.getServiceDescriptor();
     ServiceDescriptor.Builder descriptor =

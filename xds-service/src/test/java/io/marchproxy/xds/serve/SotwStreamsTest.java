@@ -42,6 +42,7 @@ class SotwStreamsTest {
   record Event(String kind, long stream, String type, String nonce, DiscoveryResponse response) {}
 
   private final List<Event> events = new CopyOnWriteArrayList<>();
+  private final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
   private volatile Status refuseOpen;
 
   private final DiscoveryServerCallbacks recorder =
@@ -56,6 +57,7 @@ class SotwStreamsTest {
 
         @Override
         public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+          requests.add(request);
           events.add(
               new Event(
                   "request", streamId, request.getTypeUrl(), request.getResponseNonce(), null));
@@ -267,6 +269,31 @@ class SotwStreamsTest {
     assertThat(responses.get(0).response().getResourcesList())
         .as("one list object: no copy per stream, and SharedBodies finds the body by it")
         .isSameAs(responses.get(1).response().getResourcesList());
+    a.requests().onCompleted();
+    b.requests().onCompleted();
+    a.ended();
+    b.ended();
+  }
+
+  @Test
+  void proxiesAskingForTheSameNamesAreHandedOneList() throws Exception {
+    cache.setSnapshot("g", SharedBodiesGrpcTest.snapshot(1, 100, 8080));
+    List<String> names = new java.util.ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      names.add("svc-" + i);
+    }
+    Client a = open();
+    Client b = open();
+    a.requests().onNext(SharedBodiesGrpcTest.request("p-a", TypeUrls.ENDPOINT, "", "", names));
+    b.requests().onNext(SharedBodiesGrpcTest.request("p-b", TypeUrls.ENDPOINT, "", "", names));
+    assertThat(a.next().getResourcesCount()).isEqualTo(100);
+    assertThat(b.next().getResourcesCount()).isEqualTo(100);
+    assertThat(requests).hasSize(2);
+    assertThat(requests.get(0).getNode().getId()).isNotEqualTo(requests.get(1).getNode().getId());
+    assertThat(requests.get(0).getResourceNamesList())
+        .containsExactlyElementsOf(names)
+        .as("decoded once (SharedNames), one list object for both streams")
+        .isSameAs(requests.get(1).getResourceNamesList());
     a.requests().onCompleted();
     b.requests().onCompleted();
     a.ended();
