@@ -137,12 +137,30 @@ public final class L4Proxy implements AutoCloseable {
     timers.execute(this::register);
   }
 
+  /**
+   * How long to wait before registration attempt {@code failures + 1}: 5 s after the first failure,
+   * doubling up to a minute. A proxy left without its API retries every few seconds at first, then
+   * stops spending its (data-plane) CPU on it every 5 s: each attempt runs cold code on the CPU the
+   * event loops use.
+   */
+  static Duration registrationRetry(int failures) {
+    long seconds = 5L << Math.min(Math.max(failures - 1, 0), 4);
+    return Duration.ofSeconds(Math.min(seconds, 60));
+  }
+
+  private Registration registration;
+  private int registrationFailures;
+
   private void register() {
     if (closed) {
       return;
     }
-    Registration reg =
-        new Registration(settings.apiUrl(), settings.clusterKey(), settings.stateDir());
+    if (registration == null) {
+      // one client for every attempt and the heartbeats (each one holds a selector thread)
+      registration =
+          new Registration(settings.apiUrl(), settings.clusterKey(), settings.stateDir());
+    }
+    Registration reg = registration;
     Registration.Registered r;
     try {
       r =
@@ -155,8 +173,9 @@ public final class L4Proxy implements AutoCloseable {
                   Settings.VERSION));
     } catch (IOException e) {
       registrationError = e.getMessage();
-      log.warn("{}; retrying in 5 s", e.getMessage());
-      timers.schedule(this::register, 5, TimeUnit.SECONDS);
+      Duration retry = registrationRetry(++registrationFailures);
+      log.warn("{}; retrying in {} s", e.getMessage(), retry.toSeconds());
+      timers.schedule(this::register, retry.toMillis(), TimeUnit.MILLISECONDS);
       return;
     }
     registrationError = "";

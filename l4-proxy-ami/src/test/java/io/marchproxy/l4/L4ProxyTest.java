@@ -40,6 +40,15 @@ class L4ProxyTest {
   }
 
   @Test
+  void registrationRetriesBackOffFromFiveSecondsToAMinute() {
+    assertThat(
+            java.util.stream.IntStream.rangeClosed(1, 7)
+                .mapToObj(n -> L4Proxy.registrationRetry(n).toSeconds())
+                .toList())
+        .containsExactly(5L, 10L, 20L, 40L, 60L, 60L, 60L);
+  }
+
+  @Test
   void servesItsCacheWithoutAControlPlaneAnswersOnItsAdminPortAndDrainsOnStop() throws Exception {
     Path state = Files.createTempDirectory("l4-proxy");
     int port = Xds.freePort();
