@@ -381,7 +381,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       flushThenShutdownOutput(outbound);
     } else {
       if (wrote) {
-        outbound.flush(); // an empty flush still re-submits the channel's epoll interests
+        outbound.flush(); // nothing to flush otherwise (a flush walks the outbound path)
       }
       readClient();
     }
