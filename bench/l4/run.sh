@@ -4,6 +4,8 @@
 #
 #   ./marchproxy bench l4                     # or: bench/l4/run.sh
 #   DURATION=10 PROXY_CPUS=1 LOAD_CPUS=0 bench/l4/run.sh
+#   (also WARMUP, WARMUP_CONN: warm-up seconds; SETTLE: unmeasured seconds of each test's load
+#   before it; PROXIES: a subset, e.g. "marchproxy haproxy"; MARCHPROXY_JVM_EXTRA: more JVM flags)
 #
 # Prints one table (raw numbers and per proxy CPU-second) and ratios to HAProxy. Copy the result
 # into docs/BENCHMARKS.md by hand, with the machine and its load at the time.
@@ -78,7 +80,7 @@ start_marchproxy() {
     MARCHPROXY_L4_STATE_DIR="$WORK/l4" MARCHPROXY_L4_CACHE_GRACE_MS=0 MARCHPROXY_L4_ADMIN_PORT=19082 \
     MARCHPROXY_L4_ADMIN_BIND=127.0.0.1 MARCHPROXY_L4_WORKERS="$NWORKERS" MARCHPROXY_L4_ACCESS_LOG="${ACCESS_LOG:-off}" \
     taskset -c "$PROXY_CPUS" "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$JAR" >"$WORK/marchproxy.log" 2>&1 &
+    -XX:+UseParallelGC -Xms256m -Xmx256m ${MARCHPROXY_JVM_EXTRA:-} -jar "$JAR" >"$WORK/marchproxy.log" 2>&1 &
   PROXY_PID=$!
 }
 
@@ -148,25 +150,45 @@ for proxy in $PROXIES; do
   await_port "${HTTP_PORT[$proxy]}"
   await_port "${BULK_PORT[$proxy]}"
   url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
-  # the same warm-up for every proxy (it matters for the JIT; it costs the others nothing)
+  # The same warm-up for every proxy (it matters for the JIT; it costs the others nothing): each
+  # kind of traffic measured below, so no test is the first to reach a code path, and the
+  # connection path twice (a load generator's exit takes close paths the steady state does not, and
+  # the JIT recompiles after them). With one 5 s round of connections and no bulk, JFR showed the
+  # JVM still compiling the connection path during the measured connection test, and the relay
+  # recompiled at the start and end of the bulk test, on the proxy's one CPU, during the p99 test
+  # that follows (docs/BENCHMARKS.md, "Runs in session 4").
   on_load_cpus wrk -t1 -c64 -d"${WARMUP:-20}s" "$url" >/dev/null
-  on_load_cpus wrk -t1 -c16 -d5s -H "Connection: close" "$url" >/dev/null
+  on_load_cpus wrk -t1 -c32 -d"${WARMUP_CONN:-10}s" -H "Connection: close" "$url" >/dev/null
+  on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t 3 >/dev/null
+  on_load_cpus wrk -t1 -c32 -d5s -H "Connection: close" "$url" >/dev/null
+  on_load_cpus wrk -t1 -c8 -d5s "$url" >/dev/null
 
-  c0="$(cpu_seconds "$PROXY_PID")"
+  # Each test is preceded by SETTLE seconds of its own load, not measured: the steady state of
+  # each kind of traffic is what is compared. A JVM recompiles its hot code for a few hundred ms
+  # when the traffic changes kind (JFR: uncommon traps at the end of the bulk test, then C2
+  # compiles on the proxy's one CPU); without this the p99 test measured that transient.
+  settle="${SETTLE:-3}"
+  on_load_cpus wrk -t1 -c64 -d"${settle}s" "$url" >/dev/null
+  a="$(cpu_seconds "$PROXY_PID")"
   on_load_cpus wrk -t1 -c64 -d"${DURATION}s" "$url" >"$WORK/$proxy-small.txt"
-  c1="$(cpu_seconds "$PROXY_PID")"
+  b="$(cpu_seconds "$PROXY_PID")"
+  R[$proxy.small_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
+  on_load_cpus wrk -t1 -c32 -d"${settle}s" -H "Connection: close" "$url" >/dev/null
+  a="$(cpu_seconds "$PROXY_PID")"
   on_load_cpus wrk -t1 -c32 -d"${DURATION}s" -H "Connection: close" "$url" >"$WORK/$proxy-conn.txt"
-  c2="$(cpu_seconds "$PROXY_PID")"
+  b="$(cpu_seconds "$PROXY_PID")"
+  R[$proxy.conn_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
+  on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$settle" >/dev/null
+  a="$(cpu_seconds "$PROXY_PID")"
   on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$DURATION" -J >"$WORK/$proxy-bulk.json"
-  c3="$(cpu_seconds "$PROXY_PID")"
+  b="$(cpu_seconds "$PROXY_PID")"
+  R[$proxy.bulk_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
+  on_load_cpus wrk -t1 -c8 -d"${settle}s" "$url" >/dev/null
   on_load_cpus wrk -t1 -c8 -d"${DURATION}s" --latency "$url" >"$WORK/$proxy-latency.txt"
 
   R[$proxy.small]="$(wrk_rps "$WORK/$proxy-small.txt")"
-  R[$proxy.small_cpu]="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
   R[$proxy.conn]="$(wrk_rps "$WORK/$proxy-conn.txt")"
-  R[$proxy.conn_cpu]="$(awk -v a="$c1" -v b="$c2" 'BEGIN { print b - a }')"
   R[$proxy.bulk]="$(python3 -c 'import json, sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$WORK/$proxy-bulk.json")"
-  R[$proxy.bulk_cpu]="$(awk -v a="$c2" -v b="$c3" 'BEGIN { print b - a }')"
   R[$proxy.p99]="$(wrk_p99 "$WORK/$proxy-latency.txt")"
 
   kill "$PROXY_PID"
