@@ -68,7 +68,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *   java FanoutBench.java [--cases 1000x10,1000x100,10000x10,10000x100] [--rounds 5]
- *                         [--variants stock,marchproxy,floor,stock+cachedser]
+ *                         [--variants stock,marchproxy,bytes-only,stock+cachedser]
  * </pre>
  */
 public final class FanoutBench {
@@ -86,7 +86,7 @@ public final class FanoutBench {
     int rounds = Integer.parseInt(o.getOrDefault("rounds", "5"));
     List<String> variants =
         List.of(
-            o.getOrDefault("variants", "stock,marchproxy,floor")
+            o.getOrDefault("variants", "stock,marchproxy,bytes-only")
                 .split(","));
     System.out.printf(
         "# fan-out: %d measured publishes per variant and case (after 1 warm-up), %d CPUs, %s%n",
@@ -143,7 +143,7 @@ public final class FanoutBench {
       case "stock" -> "stock SimpleCache";
       case "marchproxy" -> "MarchProxy SnapshotCache (as xds-service ships it)";
       case "stock+cachedser" -> "stock SimpleCache + CachedProtoResourcesSerializer";
-      case "floor" -> "floor: encoded bytes written to every stream, no cache";
+      case "bytes-only" -> "bytes only: encoded once, written to every stream, no cache";
       default -> variant;
     };
   }
@@ -362,21 +362,21 @@ public final class FanoutBench {
   }
 
   /**
-   * The transport floor, not a cache: each publish encodes the two responses once and writes them
-   * to every stream as they are (one shared nonce), from the same delivery pool, with no versions,
-   * watches or per-stream state; ACKs are parsed (any server must read them) and then ignored. It
-   * is what moving these bytes through gRPC to these clients costs on this machine: no control
-   * plane serving the same snapshots can be faster.
+   * Bytes only, not a cache: each publish encodes the two responses once and writes them to every
+   * stream as they are (one shared nonce), from the same delivery pool, with no versions, watches or
+   * per-stream state; ACKs are parsed (any server must read them) and then ignored. Its CPU per
+   * publish is what moving these bytes through gRPC to these clients costs on this machine, which
+   * bounds how fast any control plane serving the same snapshots can be on it.
    */
-  static final class Floor extends Variant {
+  static final class BytesOnly extends Variant {
     private final List<StreamObserver<byte[]>> streams;
     private final ExecutorService pool;
 
-    Floor(String name) throws IOException {
+    BytesOnly(String name) throws IOException {
       this(name, new java.util.concurrent.CopyOnWriteArrayList<>());
     }
 
-    private Floor(String name, List<StreamObserver<byte[]>> streams) throws IOException {
+    private BytesOnly(String name, List<StreamObserver<byte[]>> streams) throws IOException {
       super(name, null, service(streams));
       this.streams = streams;
       this.pool = AdsServing.deliveryPool();
@@ -475,7 +475,7 @@ public final class FanoutBench {
       case "stock" -> new Stock(name, new DefaultProtoResourcesSerializer());
       case "stock+cachedser" -> new Stock(name, new CachedProtoResourcesSerializer());
       case "marchproxy" -> new Ours(name);
-      case "floor" -> new Floor(name);
+      case "bytes-only" -> new BytesOnly(name);
       default -> throw new IllegalArgumentException("unknown variant " + name);
     };
   }
@@ -844,7 +844,7 @@ public final class FanoutBench {
 
   /** The versions each variant will publish: the stock cache's is ours to name; ours hashes. */
   static Map<String, String> expectedVersions(Variant v, int round, int n) {
-    if (v instanceof Stock || v instanceof Floor) {
+    if (v instanceof Stock || v instanceof BytesOnly) {
       return Map.of(CDS, "r" + round, EDS, "r" + round);
     }
     // computed on a separate copy, so the measured publish starts from cold messages
