@@ -42,9 +42,7 @@ import io.marchproxy.xds.serve.AdsServing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import io.grpc.HasByteBuffer;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -500,7 +498,7 @@ public final class FanoutBench {
         @Override
         public Light parse(InputStream stream) {
           try {
-            CodedInputStream in = inPlace(stream);
+            CodedInputStream in = CodedInputStream.newInstance(AdsWire.received(stream));
             in.setSizeLimit(Integer.MAX_VALUE);
             String version = "", type = "", nonce = "";
             int resources = 0;
@@ -526,91 +524,9 @@ public final class FanoutBench {
         }
       };
 
-  /**
-   * A decoder over gRPC's own received buffers, without copying them: the stream is marked so that
-   * moving past a buffer keeps it (it is released when gRPC closes the stream, after parsing).
-   */
-  static CodedInputStream inPlace(InputStream stream) throws IOException {
-    if (!(stream instanceof HasByteBuffer h && h.byteBufferSupported() && stream.markSupported())) {
-      return CodedInputStream.newInstance(stream);
-    }
-    stream.mark(Integer.MAX_VALUE);
-    List<ByteBuffer> parts = new ArrayList<>();
-    while (stream.available() > 0) {
-      ByteBuffer part = h.getByteBuffer();
-      parts.add(part);
-      long skipped = stream.skip(part.remaining());
-      if (skipped != part.remaining()) {
-        throw new IOException("could not move past a received buffer");
-      }
-    }
-    return CodedInputStream.newInstance(parts);
-  }
-
-  /** A request's wire bytes (a DiscoveryRequest's encoding, possibly in two concatenated parts). */
-  record Wire(byte[] head, byte[] tail) {
-    static Wire of(DiscoveryRequest head, byte[] tail) {
-      return new Wire(head.toByteArray(), tail);
-    }
-  }
-
-  /** The two parts of a request, read one after the other (gRPC drains it into its buffers). */
-  static final class Parts extends InputStream
-      implements io.grpc.KnownLength, io.grpc.Drainable {
-    private final byte[] head;
-    private final byte[] tail;
-    private int pos;
-
-    Parts(Wire w) {
-      head = w.head();
-      tail = w.tail();
-    }
-
-    @Override
-    public int available() {
-      return head.length + tail.length - pos;
-    }
-
-    @Override
-    public int drainTo(java.io.OutputStream target) throws IOException {
-      int n = available();
-      if (pos < head.length) {
-        target.write(head, pos, head.length - pos);
-        target.write(tail);
-      } else {
-        target.write(tail, pos - head.length, n);
-      }
-      pos = head.length + tail.length;
-      return n;
-    }
-
-    @Override
-    public int read() {
-      if (available() == 0) {
-        return -1;
-      }
-      int b = pos < head.length ? head[pos] : tail[pos - head.length];
-      pos++;
-      return b & 0xff;
-    }
-  }
-
-  static final MethodDescriptor.Marshaller<Wire> WIRE =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(Wire value) {
-          return new Parts(value);
-        }
-
-        @Override
-        public Wire parse(InputStream stream) {
-          throw new UnsupportedOperationException();
-        }
-      };
-
-  static final MethodDescriptor<Wire, Light> ADS =
+  static final MethodDescriptor<AdsWire.Wire, Light> ADS =
       AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
-          .toBuilder(WIRE, LIGHT)
+          .toBuilder(AdsWire.WIRE, LIGHT)
           .build();
 
   /** What one publish waits for: every client holding the target version of CDS and EDS. */
@@ -675,7 +591,7 @@ public final class FanoutBench {
     final ManagedChannel channel;
     final Node node;
     final byte[] edsNames;
-    final StreamObserver<Wire> out;
+    final StreamObserver<AdsWire.Wire> out;
     volatile Round round;
     volatile Throwable error;
 
@@ -693,8 +609,8 @@ public final class FanoutBench {
               .build();
       out = ClientCalls.asyncBidiStreamingCall(channel.newCall(ADS, CallOptions.DEFAULT), this);
       synchronized (this) {
-        out.onNext(Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build(), new byte[0]));
-        out.onNext(Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).build(), edsNames));
+        out.onNext(AdsWire.Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build(), new byte[0]));
+        out.onNext(AdsWire.Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).build(), edsNames));
       }
     }
 
@@ -707,7 +623,7 @@ public final class FanoutBench {
               .setTypeUrl(r.typeUrl())
               .setVersionInfo(r.version())
               .setResponseNonce(r.nonce());
-      Wire wire = Wire.of(ack.build(), r.typeUrl().equals(EDS) ? edsNames : new byte[0]);
+      AdsWire.Wire wire = AdsWire.Wire.of(ack.build(), r.typeUrl().equals(EDS) ? edsNames : new byte[0]);
       synchronized (this) {
         out.onNext(wire);
       }

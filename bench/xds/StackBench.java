@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
-import io.grpc.HasByteBuffer;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -481,7 +480,7 @@ public final class StackBench {
       @Override
       public Light parse(InputStream stream) {
         try {
-          List<ByteBuffer> parts = received(stream);
+          List<ByteBuffer> parts = AdsWire.received(stream);
           CodedInputStream in = CodedInputStream.newInstance(parts);
           in.setSizeLimit(Integer.MAX_VALUE);
           String version = "", type = "", nonce = "";
@@ -490,7 +489,7 @@ public final class StackBench {
             int tag = in.readTag();
             switch (tag >>> 3) {
               case 0 -> {
-                byte[] raw = keepAll || type.equals(CDS) ? bytes(parts) : null;
+                byte[] raw = keepAll || type.equals(CDS) ? AdsWire.bytes(parts) : null;
                 return new Light(version, type, nonce, resources, raw);
               }
               case 1 -> version = in.readStringRequireUtf8();
@@ -510,113 +509,12 @@ public final class StackBench {
     };
   }
 
-  /**
-   * The message's bytes as gRPC received them, without copying: the stream is marked so that
-   * moving past a buffer keeps it (gRPC releases them when it closes the stream, after parsing).
-   */
-  static List<ByteBuffer> received(InputStream stream) throws IOException {
-    List<ByteBuffer> parts = new ArrayList<>();
-    if (!(stream instanceof HasByteBuffer h && h.byteBufferSupported() && stream.markSupported())) {
-      parts.add(ByteBuffer.wrap(stream.readAllBytes()));
-      return parts;
-    }
-    stream.mark(Integer.MAX_VALUE);
-    while (stream.available() > 0) {
-      ByteBuffer part = h.getByteBuffer();
-      parts.add(part);
-      if (stream.skip(part.remaining()) != part.remaining()) {
-        throw new IOException("could not move past a received buffer");
-      }
-    }
-    return parts;
-  }
+  static final MethodDescriptor<AdsWire.Wire, Light> ADS = ads(false);
+  static final MethodDescriptor<AdsWire.Wire, Light> ADS_KEEP = ads(true);
 
-  static byte[] bytes(List<ByteBuffer> parts) {
-    int n = 0;
-    for (ByteBuffer p : parts) {
-      n += p.remaining();
-    }
-    byte[] out = new byte[n];
-    int at = 0;
-    for (ByteBuffer p : parts) {
-      int k = p.remaining();
-      p.duplicate().get(out, at, k);
-      at += k;
-    }
-    return out;
-  }
-
-  /**
-   * A request's wire bytes: a DiscoveryRequest's encoding followed by its resource names encoded
-   * once per subscription (protobuf joins the fields of concatenated encodings: the server parses
-   * the request Envoy would send), instead of 1,000 names encoded again for every ACK.
-   */
-  record Wire(byte[] head, byte[] tail) {
-    static Wire of(DiscoveryRequest head, byte[] tail) {
-      return new Wire(head.toByteArray(), tail);
-    }
-  }
-
-  /** The two parts of a request, read one after the other (gRPC drains it into its buffers). */
-  static final class Parts extends InputStream
-      implements io.grpc.KnownLength, io.grpc.Drainable {
-    private final byte[] head;
-    private final byte[] tail;
-    private int pos;
-
-    Parts(Wire w) {
-      head = w.head();
-      tail = w.tail();
-    }
-
-    @Override
-    public int available() {
-      return head.length + tail.length - pos;
-    }
-
-    @Override
-    public int drainTo(java.io.OutputStream target) throws IOException {
-      int n = available();
-      if (pos < head.length) {
-        target.write(head, pos, head.length - pos);
-        target.write(tail);
-      } else {
-        target.write(tail, pos - head.length, n);
-      }
-      pos = head.length + tail.length;
-      return n;
-    }
-
-    @Override
-    public int read() {
-      if (available() == 0) {
-        return -1;
-      }
-      int b = pos < head.length ? head[pos] : tail[pos - head.length];
-      pos++;
-      return b & 0xff;
-    }
-  }
-
-  static final MethodDescriptor.Marshaller<Wire> WIRE =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(Wire value) {
-          return new Parts(value);
-        }
-
-        @Override
-        public Wire parse(InputStream stream) {
-          throw new UnsupportedOperationException();
-        }
-      };
-
-  static final MethodDescriptor<Wire, Light> ADS = ads(false);
-  static final MethodDescriptor<Wire, Light> ADS_KEEP = ads(true);
-
-  static MethodDescriptor<Wire, Light> ads(boolean keepAll) {
+  static MethodDescriptor<AdsWire.Wire, Light> ads(boolean keepAll) {
     var m = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
-    return m.toBuilder(WIRE, light(keepAll)).build();
+    return m.toBuilder(AdsWire.WIRE, light(keepAll)).build();
   }
 
   static final byte[] NO_NAMES = new byte[0];
@@ -624,7 +522,7 @@ public final class StackBench {
   /** An Envoy-like ADS stream: CDS and LDS wildcard, EDS by name, node on every request. */
   static final class Ads implements StreamObserver<Light> {
     final Node node;
-    final StreamObserver<Wire> out;
+    final StreamObserver<AdsWire.Wire> out;
     final boolean verify;
     final Map<String, String> versions = new ConcurrentHashMap<>();
     final Map<String, Integer> counts = new ConcurrentHashMap<>();
@@ -647,9 +545,9 @@ public final class StackBench {
               ch.newCall(verify ? ADS_KEEP : ADS, CallOptions.DEFAULT), this);
       synchronized (this) {
         out.onNext(
-            Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build(), NO_NAMES));
+            AdsWire.Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build(), NO_NAMES));
         out.onNext(
-            Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build(), NO_NAMES));
+            AdsWire.Wire.of(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build(), NO_NAMES));
       }
     }
 
@@ -671,7 +569,7 @@ public final class StackBench {
           // like Envoy: EDS for the clusters CDS named (here: the services' cluster names)
           subscribeEds = true;
         }
-        out.onNext(Wire.of(ack.build(), type.equals(EDS) ? edsNamesWire : NO_NAMES));
+        out.onNext(AdsWire.Wire.of(ack.build(), type.equals(EDS) ? edsNamesWire : NO_NAMES));
         long at = System.nanoTime();
         versions.put(type, r.version());
         counts.put(type, r.resources());
@@ -692,7 +590,7 @@ public final class StackBench {
           edsNamesWire =
               DiscoveryRequest.newBuilder().addAllResourceNames(edsNames).build().toByteArray();
           out.onNext(
-              Wire.of(
+              AdsWire.Wire.of(
                   DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).build(),
                   edsNamesWire));
           initial.countDown();
