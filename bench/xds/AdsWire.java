@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * What the xDS benches' clients (FanoutBench, StackBench: one directory, one multi-file source
- * program each) share: reading a response where gRPC received it, and sending a request as bytes
- * encoded ahead of time.
+ * program each) share: reading a response where gRPC received it, and sending a message (a client's
+ * request, the bytes-only server's responses) as bytes encoded ahead of time.
  */
 final class AdsWire {
 

@@ -158,7 +158,8 @@ public final class FanoutBench {
 
   /**
    * cpuMs: CPU time of the whole process (server, cache and clients) from publish to the last
-   * client; clientCpuMs: the part of it the clients' threads used.
+   * client; clientCpuMs: the part of it the clients' threads used; threads: CPU ms per thread
+   * group over the same time.
    */
   record Result(
       double buildMs,
@@ -166,7 +167,8 @@ public final class FanoutBench {
       double lastMs,
       double medianClientMs,
       double cpuMs,
-      double clientCpuMs) {}
+      double clientCpuMs,
+      String threads) {}
 
   static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean)
@@ -367,35 +369,22 @@ public final class FanoutBench {
    * bounds how fast any control plane serving the same snapshots can be on it.
    */
   static final class BytesOnly extends Variant {
-    private final List<StreamObserver<byte[]>> streams;
+    private final List<StreamObserver<AdsWire.Wire>> streams;
     private final ExecutorService pool;
 
     BytesOnly(String name) throws IOException {
       this(name, new java.util.concurrent.CopyOnWriteArrayList<>());
     }
 
-    private BytesOnly(String name, List<StreamObserver<byte[]>> streams) throws IOException {
+    private BytesOnly(String name, List<StreamObserver<AdsWire.Wire>> streams) throws IOException {
       super(name, null, service(streams));
       this.streams = streams;
       this.pool = AdsServing.deliveryPool();
     }
 
-    static final MethodDescriptor.Marshaller<byte[]> BYTES =
-        new MethodDescriptor.Marshaller<>() {
-          @Override
-          public InputStream stream(byte[] value) {
-            return new java.io.ByteArrayInputStream(value); // gRPC knows its length
-          }
-
-          @Override
-          public byte[] parse(InputStream stream) {
-            throw new UnsupportedOperationException();
-          }
-        };
-
-    static ServerServiceDefinition service(List<StreamObserver<byte[]>> streams) {
+    static ServerServiceDefinition service(List<StreamObserver<AdsWire.Wire>> streams) {
       var m = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
-      var method = m.toBuilder(m.getRequestMarshaller(), BYTES).build();
+      var method = m.toBuilder(m.getRequestMarshaller(), AdsWire.WIRE).build();
       return ServerServiceDefinition.builder(AggregatedDiscoveryServiceGrpc.SERVICE_NAME)
           .addMethod(
               method,
@@ -443,10 +432,10 @@ public final class FanoutBench {
       }
       String version = "r" + round;
       long a = System.nanoTime();
-      byte[] cds = encode(CDS, version, cs);
-      byte[] eds = encode(EDS, version, es);
+      AdsWire.Wire cds = new AdsWire.Wire(encode(CDS, version, cs), new byte[0]);
+      AdsWire.Wire eds = new AdsWire.Wire(encode(EDS, version, es), new byte[0]);
       long b = System.nanoTime();
-      for (StreamObserver<byte[]> s : streams) {
+      for (StreamObserver<AdsWire.Wire> s : streams) {
         pool.execute(
             () -> {
               synchronized (s) {
@@ -574,13 +563,40 @@ public final class FanoutBench {
   static final java.lang.management.ThreadMXBean THREADS =
       java.lang.management.ManagementFactory.getThreadMXBean();
 
-  /** CPU nanoseconds used so far by the client threads. */
-  static long clientCpu() {
-    long sum = 0;
+  /**
+   * CPU nanoseconds used so far per thread group (the thread's name without its numbers: the
+   * server's Netty event loops, gRPC executors, delivery pool, the clients' loops and executors).
+   */
+  static Map<String, Long> cpuByGroup() {
+    Map<String, Long> groups = new java.util.TreeMap<>();
     for (java.lang.management.ThreadInfo t : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
-      if (t != null && t.getThreadName().startsWith("bench-client-")) {
-        long c = THREADS.getThreadCpuTime(t.getThreadId());
-        sum += Math.max(0, c);
+      if (t != null) {
+        long c = Math.max(0, THREADS.getThreadCpuTime(t.getThreadId()));
+        groups.merge(t.getThreadName().replaceAll("[0-9]+", "N"), c, Long::sum);
+      }
+    }
+    return groups;
+  }
+
+  /** The CPU of each group from {@code before} to {@code after}, in ms, groups above 2 ms. */
+  static String cpuSpent(Map<String, Long> before, Map<String, Long> after) {
+    StringBuilder out = new StringBuilder();
+    after.forEach(
+        (group, ns) -> {
+          double ms = (ns - before.getOrDefault(group, 0L)) / 1e6;
+          if (ms > 2) {
+            out.append(String.format(" %s=%.0f", group, ms));
+          }
+        });
+    return out.toString();
+  }
+
+  /** The clients' threads' part of a {@link #cpuByGroup()} difference, in ns. */
+  static long clientCpu(Map<String, Long> before, Map<String, Long> after) {
+    long sum = 0;
+    for (var e : after.entrySet()) {
+      if (e.getKey().startsWith("bench-client-")) {
+        sum += e.getValue() - before.getOrDefault(e.getKey(), 0L);
       }
     }
     return sum;
@@ -700,6 +716,7 @@ public final class FanoutBench {
           System.out.printf(
               "%s round %d %-22s build %8.1f ms  setSnapshot %8.1f ms  median client %8.1f ms  last client %8.1f ms  process CPU %8.1f ms (clients %8.1f ms)%n",
               round < 2 ? "  (warm)" : "  ", round, v.name, r.buildMs, r.setMs, r.medianClientMs, r.lastMs, r.cpuMs, r.clientCpuMs);
+          System.out.println("      CPU ms by thread group:" + r.threads());
         }
       }
     } finally {
@@ -720,14 +737,14 @@ public final class FanoutBench {
       c.round = pending;
     }
     long cpu0 = OS.getProcessCpuTime();
-    long client0 = clientCpu();
+    Map<String, Long> groups0 = cpuByGroup();
     Map<String, String> versions = v.publish(round, cs, es, t);
     if (!versions.equals(pending.want)) {
       throw new IllegalStateException("versions differ from the expected ones: " + versions);
     }
     boolean done = pending.done.await(300, TimeUnit.SECONDS);
     long cpu1 = OS.getProcessCpuTime();
-    long client1 = clientCpu();
+    Map<String, Long> groups1 = cpuByGroup();
     if (!done) {
       StringBuilder errors = new StringBuilder();
       for (Client c : v.clients) {
@@ -755,7 +772,8 @@ public final class FanoutBench {
         last,
         median(perClient),
         (cpu1 - cpu0) / 1e6,
-        (client1 - client0) / 1e6);
+        clientCpu(groups0, groups1) / 1e6,
+        cpuSpent(groups0, groups1));
   }
 
   /** The versions each variant will publish: the stock cache's is ours to name; ours hashes. */

@@ -23,11 +23,11 @@ import java.util.concurrent.ExecutionException;
  * Serialize once: every state-of-the-world ADS response body is encoded once per distinct content
  * and handed to every stream as the same bytes, followed by that stream's own nonce.
  *
- * <p>java-control-plane builds a {@link DiscoveryResponse} per stream (its nonce differs) and gRPC
- * would encode each one: at 10k clusters × 100 proxies, 100 encodings of a 3.8 MB response per
- * publish. Protobuf lets fields come in any order and a parser reads them all, so the wire bytes of
- * a response are {@code [everything but the nonce] + [field 5: nonce]}: the first part is the same
- * for every stream that gets the same resources at the same version.
+ * <p>Each stream is sent its own {@link DiscoveryResponse} (its nonce differs; {@link SotwStreams}
+ * builds them) and gRPC would encode each one: at 10k clusters × 100 proxies, 100 encodings of a
+ * 3.8 MB response per publish. Protobuf lets fields come in any order and a parser reads them all,
+ * so the wire bytes of a response are {@code [everything but the nonce] + [field 5: nonce]}: the
+ * first part is the same for every stream that gets the same resources at the same version.
  *
  * <p>Which responses share a body: those whose fields other than {@code resources} and {@code
  * nonce} are equal and whose {@code resources} are the very same {@link Any} objects in the same
