@@ -305,16 +305,19 @@ public final class SnapshotCache implements ConfigWatcher {
 
   /**
    * A request's names as one shared object: the stream's own when its list is the one it was last
-   * answered for (no comparison), else the canonical object of that group and type when equal to it
-   * (one comparison per new request), else this list becomes the canonical one. Equal name lists
-   * are then the same object, and compared by identity.
+   * answered for (no comparison), else the canonical object of that group and type when its list is
+   * this very list (no comparison either) or equal to it (one per new request), else this list
+   * becomes the canonical one. Equal name lists are then the same object, and compared by identity.
    */
   private Names namesOf(String groupType, Sent sent, List<String> list) {
     if (sent != null && sent.coveredList == list && sent.covered != null) {
       return sent.covered;
     }
-    Names n = new Names(list);
     Names known = canonical.get(groupType);
+    if (known != null && known.list == list) {
+      return known; // the very list (requests' names are shared by serve.SharedNames)
+    }
+    Names n = new Names(list);
     if (known != null && known.equals(n)) {
       return known;
     }

@@ -120,9 +120,13 @@ class RevisionLoaderTest implements TestPropertyProvider {
     for (int n = 2; n <= 21; n++) {
       sql(revision(cluster, n));
     }
+    // the loader records a revision as current before its listeners are called: wait for both
     eventually(
-        () -> Long.valueOf(21).equals(loader.currentRevisions().get(cluster)),
-        "revision 21 loaded");
+        () ->
+            Long.valueOf(21).equals(loader.currentRevisions().get(cluster))
+                && recorder.revisions.stream()
+                    .anyMatch(r -> r.clusterId().equals(cluster) && r.revision() == 21),
+        "revision 21 loaded and handed on");
     double loads = metrics.counter("xds_revision_loads_total").count() - loadsBefore;
     assertThat(loads).as("loads for 20 commits").isLessThan(20);
 
