@@ -72,16 +72,6 @@ public record Transport(
     return newSocketChannel();
   }
 
-  /** A listening channel for {@code bind}: IPv4 for an IPv4 address under epoll, as above. */
-  public ServerChannel newServerChannel(InetAddress bind) {
-    if (isEpoll()) {
-      return bind instanceof Inet4Address
-          ? new EpollServerSocketChannel(SocketProtocolFamily.INET)
-          : new EpollServerSocketChannel();
-    }
-    return new NioServerSocketChannel();
-  }
-
   public EventLoopGroup newGroup(int threads) {
     return new MultiThreadIoEventLoopGroup(threads, ioHandlers);
   }

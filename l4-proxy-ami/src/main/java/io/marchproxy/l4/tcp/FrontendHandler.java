@@ -1,11 +1,7 @@
 package io.marchproxy.l4.tcp;
 
-import io.marchproxy.l4.config.ListenerSpec;
 import io.marchproxy.l4.config.MappingMeta.ProxyProtocolVersion;
-import io.marchproxy.l4.lb.ClusterRuntime;
 import io.marchproxy.l4.lb.LiveEndpoint;
-import io.marchproxy.l4.ops.AccessLog;
-import io.marchproxy.l4.policy.SourceLimiter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -27,9 +23,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * event loop (retrying other endpoints), then relays bytes both ways with auto-read off — each side
  * is read only while the other can take more — and half-closes like TCP does.
  */
-final class FrontendHandler extends ChannelInboundHandlerAdapter implements SplicedDirection.Relay {
+final class FrontendHandler extends ChannelInboundHandlerAdapter
+    implements SplicedDirection.Relay, TcpListener.Connection {
 
   @Override
   public boolean isSharable() {
@@ -54,29 +48,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
 
   private final TcpListener listener;
   private final TcpListener.Policy policy;
-
-  /** When it was accepted, for the access log (null when the log is off). */
-  private final Instant start;
+  private final Admission a;
 
   private Channel inbound;
   private Channel outbound;
   private boolean connected;
-  private InetSocketAddress peer;
-  private InetSocketAddress source;
   private InetSocketAddress destination;
-  private ChainState chain;
-  private ClusterRuntime cluster;
-  private LiveEndpoint endpoint;
-  private final List<LiveEndpoint> tried = new ArrayList<>(2);
   private CompositeByteBuf pending;
-  private boolean sourceAdmitted;
-  private boolean counted;
   private boolean inboundDone;
   private boolean outboundDone;
   private boolean inboundReadDeferred;
   boolean outboundReadDeferred;
   private boolean finished;
-  private boolean drained;
   private Channel failedBackend;
 
   /**
@@ -84,7 +67,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
    */
   private boolean directToClient;
 
-  private String verdict;
   private ScheduledFuture<?> headerTimeout;
   long fromClient;
   long toClient;
@@ -99,37 +81,38 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
    * Idle tracking without a timer per connection: the relay stamps the time of the last bytes
    * either way; the listener's sweeper reads it (racily, then confirms on this event loop).
    */
-  private long idleNanos;
-
   private long lastActivity = System.nanoTime();
 
   FrontendHandler(TcpListener listener, TcpListener.Policy policy) {
     this.listener = listener;
     this.policy = policy;
-    this.start = listener.dp.accessLog().enabled() ? listener.dp.clock().instant() : null;
+    this.a = new Admission(listener, policy);
   }
 
   /** Called by the listener's sweeper from any thread: a cheap racy look, confirmed on the loop. */
-  void checkIdle(long now) {
+  @Override
+  public void checkIdle(long now) {
+    long idleNanos = a.idleNanos;
     if (idleNanos > 0 && now - lastActivity > idleNanos) {
       inbound.eventLoop().execute(this::closeIfIdle);
     }
   }
 
   private void closeIfIdle() {
-    if (!finished && idleNanos > 0 && System.nanoTime() - lastActivity > idleNanos) {
-      verdict = "idle_timeout";
+    if (!finished && a.idleNanos > 0 && System.nanoTime() - lastActivity > a.idleNanos) {
+      a.verdict = "idle_timeout";
       closeBoth();
     }
   }
 
   /** A drain's deadline passed: closed with the verdict "drained". Any thread. */
-  void closeDrained() {
+  @Override
+  public void closeDrained() {
     inbound
         .eventLoop()
         .execute(
             () -> {
-              drained = true;
+              a.drained = true;
               inbound.close();
             });
   }
@@ -140,17 +123,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     inbound = ctx.channel();
-    peer = (InetSocketAddress) inbound.remoteAddress();
-    source = peer;
     destination = (InetSocketAddress) inbound.localAddress();
-    counted = true;
     listener.connections.add(this);
     directToClient = policy.bandwidth().bytesPerSecond() <= 0;
     if (policy.splice()) {
       inboundReads = ReadCounter.install(inbound);
     }
-    if (listener.active.incrementAndGet() > policy.maxConnections() || listener.draining()) {
-      refuse("over_limit");
+    String over = a.enter((InetSocketAddress) inbound.remoteAddress());
+    if (over != null) {
+      refuse(over);
       return;
     }
     if (policy.spec().acceptProxyProtocol() || policy.routesBySni()) {
@@ -192,7 +173,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
         // the client is done sending: pass its FIN on once what it sent is written
         flushThenShutdownOutput(outbound);
       }
-    } else if (cluster == null) {
+    } else if (a.cluster == null) {
       // gone before it was admitted (during the PROXY header or the ClientHello)
       refuse("client_closed");
     }
@@ -205,7 +186,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
           && m.sourceAddress() != null
           && (m.proxiedProtocol() == HAProxyProxiedProtocol.TCP4
               || m.proxiedProtocol() == HAProxyProxiedProtocol.TCP6)) {
-        source = new InetSocketAddress(InetAddress.getByName(m.sourceAddress()), m.sourcePort());
+        a.source = new InetSocketAddress(InetAddress.getByName(m.sourceAddress()), m.sourcePort());
         destination =
             new InetSocketAddress(
                 InetAddress.getByName(m.destinationAddress()), m.destinationPort());
@@ -230,75 +211,30 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     if (finished) {
       return;
     }
-    ChainState c = choose(serverName);
-    if (c == null) {
-      refuse("no_filter_chain");
+    String refused = a.admit(serverName);
+    if (refused != null) {
+      refuse(refused);
       return;
     }
-    ListenerSpec.FilterChain spec = c.spec();
-    if (spec.rbac() != null && !spec.rbac().permits(peer.getAddress(), source.getAddress())) {
-      refuse("denied");
-      return;
-    }
-    if (c.rate() != null && !c.rate().tryTake()) {
-      refuse("rate_limited");
-      return;
-    }
-    chain = c;
-    if (c.active().incrementAndGet()
-        > (spec.connectionLimit() > 0 ? spec.connectionLimit() : Long.MAX_VALUE)) {
-      refuse("over_limit");
-      return;
-    }
-    SourceLimiter.Verdict v = policy.sources().acquire(source.getAddress());
-    if (v != SourceLimiter.Verdict.ADMITTED) {
-      refuse(v == SourceLimiter.Verdict.RATE_LIMITED ? "source_rate_limited" : "source_over_limit");
-      return;
-    }
-    sourceAdmitted = true;
-    idleNanos = spec.route().idleTimeout().toNanos();
     if (policy.bandwidth().tos() != 0) {
       inbound.config().setOption(ChannelOption.IP_TOS, policy.bandwidth().tos());
     }
-    cluster = listener.dp.clusters().apply(spec.route().cluster());
-    if (cluster == null) {
-      refuse("no_cluster");
-      return;
-    }
     connect();
-  }
-
-  private ChainState choose(String serverName) {
-    for (ChainState c : policy.chains()) {
-      if (c.spec().serverNames().isEmpty() || c.spec().matchesSni(serverName)) {
-        return c;
-      }
-    }
-    return null;
   }
 
   // ------------------------------------------------------------------------------------------
   // Backend connection
 
   private void connect() {
-    ClusterRuntime.Pick pick = cluster.pick(source.getAddress(), tried);
-    switch (pick) {
-      case ClusterRuntime.Overloaded o -> {
-        refuse("overloaded");
-        return;
-      }
-      case ClusterRuntime.NoneAvailable n -> {
-        refuse(tried.isEmpty() ? "no_healthy_endpoint" : "connect_failed");
-        return;
-      }
-      case ClusterRuntime.Chosen chosen -> endpoint = chosen.endpoint();
+    LiveEndpoint e = a.next();
+    if (e == null) {
+      closeBoth(); // the verdict says why
+      return;
     }
-    tried.add(endpoint);
-    LiveEndpoint e = endpoint;
     Channel ch =
         listener.newBackendChannel(
             e.address().getAddress(),
-            (int) cluster.spec().connectTimeout().toMillis(),
+            (int) a.cluster.spec().connectTimeout().toMillis(),
             policy.bandwidth().tos());
     if (policy.splice()) {
       outboundReads = ReadCounter.install(ch);
@@ -313,28 +249,26 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
             (ChannelFutureListener)
                 registered -> {
                   if (registered.isSuccess()) {
-                    ch.connect(e.address()).addListener(done -> connected(e, ch, done.isSuccess()));
+                    ch.connect(e.address()).addListener(done -> connected(ch, done.isSuccess()));
                   } else {
                     ch.unsafe().closeForcibly();
-                    connected(e, ch, false);
+                    connected(ch, false);
                   }
                 });
   }
 
-  private void connected(LiveEndpoint e, Channel ch, boolean ok) {
+  private void connected(Channel ch, boolean ok) {
     if (ok) {
-      cluster.connectSucceeded(e);
+      a.connected();
       onConnected();
       return;
     }
-    cluster.connectFailed(e);
-    cluster.release(e);
-    endpoint = null;
+    a.connectFailed();
     if (finished) {
       ch.close();
       return;
     }
-    if (tried.size() >= chain.spec().route().maxConnectAttempts()) {
+    if (!a.mayRetry()) {
       ch.close();
       refuse("connect_failed");
     } else if (ch.isRegistered()) {
@@ -389,6 +323,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   }
 
   private HAProxyMessage proxyHeader(ProxyProtocolVersion v) {
+    InetSocketAddress source = a.source;
     boolean v4 = source.getAddress() instanceof Inet4Address;
     InetSocketAddress dst = destination;
     if ((dst.getAddress() instanceof Inet4Address) != v4) {
@@ -640,16 +575,24 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
   }
 
   /**
+   * Whether what is queued for {@code c} is all in its outbound buffer. Not for a shaped client:
+   * the shaper holds writes in a queue of its own, behind which only a write through the pipeline
+   * is ordered (passing the FIN or closing before it lost the bytes still held there).
+   */
+  private boolean nothingQueued(Channel c) {
+    return (c != inbound || directToClient)
+        && (c.unsafe().outboundBuffer() == null || c.unsafe().outboundBuffer().isEmpty());
+  }
+
+  /**
    * Writes out what is queued, then closes. A channel whose output is already shut down has nothing
    * queued: it is closed at once (writing to it would make an exception per connection).
    */
-  private static void flushThenClose(Channel c) {
+  private void flushThenClose(Channel c) {
     if (!outputShut(c)) {
       c.flush(); // what was written but not flushed counts as queued only after this
     }
-    if (outputShut(c)
-        || c.unsafe().outboundBuffer() == null
-        || c.unsafe().outboundBuffer().isEmpty()) {
+    if (outputShut(c) || nothingQueued(c)) {
       c.close();
     } else {
       c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -662,7 +605,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       return;
     }
     c.flush();
-    if (c.unsafe().outboundBuffer() == null || c.unsafe().outboundBuffer().isEmpty()) {
+    if (nothingQueued(c)) {
       passFin(c);
     } else {
       c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> passFin(c));
@@ -718,17 +661,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
     } else if (cause instanceof io.netty.handler.codec.DecoderException) {
       refuse("bad_client_hello");
     } else {
-      if (verdict == null && connected) {
-        verdict = "client_error";
+      if (connected) {
+        a.refuse("client_error");
       }
       closeBoth();
     }
   }
 
   private void refuse(String why) {
-    if (verdict == null) {
-      verdict = why;
-    }
+    a.refuse(why);
     closeBoth();
   }
 
@@ -764,42 +705,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Spli
       pending.release();
       pending = null;
     }
-    if (drained) {
-      verdict = "drained";
-    }
     listener.connections.remove(this);
-    if (verdict == null) {
-      verdict = "proxied";
-    }
-    if (endpoint != null) {
-      cluster.release(endpoint);
-    }
-    if (sourceAdmitted) {
-      policy.sources().release(source.getAddress());
-    }
-    if (chain != null) {
-      chain.active().decrementAndGet();
-    }
-    if (counted) {
-      listener.active.decrementAndGet();
-    }
-    listener.count(verdict);
-    AccessLog log = listener.dp.accessLog();
-    if (log.enabled()) {
-      log.write(
-          new AccessLog.Entry(
-              listener.name,
-              "tcp",
-              peer == null ? "" : peer.getAddress().getHostAddress() + ":" + peer.getPort(),
-              source == null ? "" : source.getAddress().getHostAddress() + ":" + source.getPort(),
-              endpoint == null && tried.isEmpty()
-                  ? ""
-                  : (endpoint != null ? endpoint : tried.getLast()).key(),
-              verdict,
-              start,
-              listener.dp.clock().instant(),
-              fromClient,
-              toClient));
-    }
+    a.finish(fromClient, toClient);
   }
 }

@@ -8,13 +8,11 @@ import io.marchproxy.l4.policy.SourceLimiter;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.unix.Socket;
-import io.netty.channel.unix.UnixChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.traffic.GlobalTrafficShapingHandler;
 import java.net.InetAddress;
@@ -40,6 +38,8 @@ public final class TcpListener {
 
   private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
 
+  static final int BACKLOG = 4096;
+
   static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 512 * 1024);
 
   /** What new connections use; replaced as a whole on update. */
@@ -50,15 +50,26 @@ public final class TcpListener {
       BandwidthClass bandwidth,
       long maxConnections,
       boolean splice,
-      boolean routesBySni) {}
+      boolean routesBySni,
+      boolean direct) {}
+
+  /** An open connection, as the idle sweep and the drain see it (either relay). */
+  interface Connection {
+    /** A cheap racy look from any thread; the close itself happens on the connection's loop. */
+    void checkIdle(long now);
+
+    /** A drain's deadline passed: closed with the verdict "drained". Any thread. */
+    void closeDrained();
+  }
 
   final Dataplane dp;
   final String name;
   private volatile Policy policy;
   private final List<Channel> serverChannels = new ArrayList<>();
+  private final List<DirectAcceptor> acceptors = new ArrayList<>();
 
   /** Open connections (for the idle sweep and the drain); cheaper per connection than a group. */
-  final Set<FrontendHandler> connections = ConcurrentHashMap.newKeySet();
+  final Set<Connection> connections = ConcurrentHashMap.newKeySet();
 
   final AtomicInteger active = new AtomicInteger();
   final GlobalTrafficShapingHandler shaper;
@@ -134,7 +145,18 @@ public final class TcpListener {
         dp.transport().isEpoll()
             && bw.bytesPerSecond() <= 0
             && !"off".equalsIgnoreCase(dp.env().getOrDefault("MARCHPROXY_L4_SPLICE", "on"));
-    return new Policy(spec, List.copyOf(chains), sources, bw, max, splice, spec.routesBySni());
+    // The direct relay (decision 0308) carries what needs no pipeline: no shaping, no PROXY header
+    // either way, no ClientHello to inspect. Everything else goes through Netty's channels.
+    boolean direct =
+        dp.transport().isEpoll()
+            && bw.bytesPerSecond() <= 0
+            && !spec.acceptProxyProtocol()
+            && !spec.routesBySni()
+            && meta.sendProxyProtocol()
+                == io.marchproxy.l4.config.MappingMeta.ProxyProtocolVersion.NONE
+            && !"netty".equalsIgnoreCase(dp.env().getOrDefault("MARCHPROXY_L4_RELAY", "direct"));
+    return new Policy(
+        spec, List.copyOf(chains), sources, bw, max, splice, spec.routesBySni(), direct);
   }
 
   /**
@@ -169,49 +191,67 @@ public final class TcpListener {
   /** Binds the listener's sockets; on failure nothing stays bound. */
   public void bind() throws Exception {
     ListenerSpec.Tcp spec = policy.spec;
-    int sockets =
-        dp.transport().isEpoll() ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(dp.workers())
-            .channelFactory(() -> dp.transport().newServerChannel(spec.address().getAddress()))
-            .option(ChannelOption.SO_BACKLOG, 4096)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-            .childHandler(
-                new ChannelInitializer<>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    initConnection(ch);
-                  }
-                });
-    boolean epoll = dp.transport().isEpoll();
-    if (epoll) {
-      b.option(EpollChannelOption.SO_REUSEPORT, true);
-    } else {
-      b.childOption(ChannelOption.TCP_NODELAY, true); // epoll channels start with it on
-      b.childOption(ChannelOption.SO_KEEPALIVE, true);
-    }
     try {
-      for (int i = 0; i < sockets; i++) {
-        ChannelFuture f = b.bind(spec.address()).sync();
-        serverChannels.add(f.channel());
-        if (epoll) {
-          // Linux copies SO_KEEPALIVE from the listening socket to each accepted one: one
-          // setsockopt per listener socket instead of one per connection
-          ((Socket) ((UnixChannel) f.channel()).fd()).setKeepAlive(true);
+      if (dp.transport().isEpoll()) {
+        // Listening sockets of our own, one per event loop (SO_REUSEPORT): each accepted socket
+        // goes to the direct relay or, when the policy needs a pipeline, into a Netty channel.
+        int sockets = Math.max(1, Runtime.getRuntime().availableProcessors());
+        for (int i = 0; i < sockets; i++) {
+          acceptors.add(
+              DirectAcceptor.bind(this, (IoEventLoop) dp.workers().next(), spec.address()));
         }
+      } else {
+        ServerBootstrap b =
+            new ServerBootstrap()
+                .group(dp.workers())
+                .channel(dp.transport().serverChannel())
+                .option(ChannelOption.SO_BACKLOG, BACKLOG)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(
+                    new ChannelInitializer<>() {
+                      @Override
+                      protected void initChannel(Channel ch) {
+                        initConnection(ch);
+                      }
+                    });
+        serverChannels.add(b.bind(spec.address()).sync().channel());
       }
     } catch (Exception e) {
       stopAccepting();
       throw e;
     }
     log.info(
-        "listener {}: accepting on {} ({} sockets)", name, spec.address(), serverChannels.size());
+        "listener {}: accepting on {} ({} sockets)",
+        name,
+        spec.address(),
+        serverChannels.size() + acceptors.size());
     sweeper =
         dp.workers().next().scheduleWithFixedDelay(this::sweepIdle, 50, 50, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * An accepted socket of a {@link DirectAcceptor} whose connection needs a pipeline: wrapped in a
+   * Netty channel set up as the bootstrap would have, and registered on the acceptor's loop.
+   */
+  void acceptIntoPipeline(int fd, IoEventLoop loop) {
+    EpollSocketChannel ch = new EpollSocketChannel(fd);
+    ChannelConfig c = ch.config();
+    c.setAutoRead(false);
+    c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    c.setWriteBufferWaterMark(WATER_MARK);
+    initConnection(ch);
+    loop.register(ch)
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                ch.unsafe().closeForcibly();
+              }
+            });
   }
 
   private void initConnection(Channel ch) {
@@ -252,7 +292,7 @@ public final class TcpListener {
       }
     }
     nextSweep = now + Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4);
-    for (FrontendHandler f : connections) {
+    for (Connection f : connections) {
       f.checkIdle(now);
     }
   }
@@ -262,6 +302,10 @@ public final class TcpListener {
       c.close().syncUninterruptibly();
     }
     serverChannels.clear();
+    for (DirectAcceptor a : acceptors) {
+      a.close();
+    }
+    acceptors.clear();
   }
 
   public boolean draining() {
@@ -290,7 +334,7 @@ public final class TcpListener {
           } else if (System.nanoTime() - until >= 0) {
             log.info(
                 "listener {}: drain deadline passed; closing {} connections", name, active.get());
-            for (FrontendHandler f : connections) {
+            for (Connection f : connections) {
               f.closeDrained();
             }
             loop.schedule(check[0], 50, TimeUnit.MILLISECONDS);

@@ -48,8 +48,18 @@ class SplicedRelayTest {
     }
   }
 
-  private Harness start(String splice) {
-    proxy = new Harness(Duration.ofSeconds(3), Map.of("MARCHPROXY_L4_SPLICE", splice));
+  /** {@code mode}: "on" or "off" (splice), then optionally ",netty" for the pipeline relay. */
+  private Harness start(String mode) {
+    String[] m = mode.split(",");
+    String splice = m[0];
+    proxy =
+        new Harness(
+            Duration.ofSeconds(3),
+            Map.of(
+                "MARCHPROXY_L4_SPLICE",
+                splice,
+                "MARCHPROXY_L4_RELAY",
+                m.length > 1 ? m[1] : "direct"));
     if ("on".equals(splice)) {
       Assumptions.assumeTrue(proxy.transport.isEpoll(), "splice(2) needs the epoll transport");
     }
@@ -73,10 +83,10 @@ class SplicedRelayTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"on", "off"})
-  void bulkCrossesBothWaysIntactAndTheFinComesAfterEverythingQueued(String splice)
-      throws Exception {
-    start(splice);
+  @ValueSource(strings = {"on", "off", "on,netty", "off,netty"})
+  void bulkCrossesBothWaysIntactAndTheFinComesAfterEverythingQueued(String mode) throws Exception {
+    String splice = mode.split(",")[0];
+    start(mode);
     byte[] up = pattern(8 * MIB, 7);
     byte[] down = pattern(8 * MIB, 3);
     try (ServerSocket server = new ServerSocket(0)) {

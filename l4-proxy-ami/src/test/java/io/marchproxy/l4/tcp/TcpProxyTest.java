@@ -26,7 +26,13 @@ import org.junit.jupiter.api.Test;
 /** The TCP data path on real sockets: relay, policies, failover, PROXY protocol, updates, drain. */
 class TcpProxyTest {
 
-  private final Harness proxy = new Harness(Duration.ofSeconds(3), Map.of());
+  private final Harness proxy = new Harness(Duration.ofSeconds(3), env());
+
+  /** The proxy's settings, e.g. which relay carries plain listeners. */
+  Map<String, String> env() {
+    return Map.of();
+  }
+
   private final List<AutoCloseable> closing = new java.util.ArrayList<>();
 
   @AfterEach
