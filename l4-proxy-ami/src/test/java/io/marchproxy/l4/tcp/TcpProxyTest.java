@@ -477,25 +477,26 @@ class TcpProxyTest {
   }
 
   /** Starts a real TLS handshake (JDK client) and returns the first bytes the backend answered. */
+  /**
+   * Sends a real TLS ClientHello for {@code serverName} (from the JDK's SSLEngine) and returns the
+   * first 5 bytes of the answer. Nothing else reads the socket: an SSLSocket handshaking on it in
+   * another thread raced this read for the backend's answer.
+   */
   private static String helloThrough(int port, String serverName) throws Exception {
     var ctx = javax.net.ssl.SSLContext.getInstance("TLS");
     ctx.init(null, null, null);
+    var engine = ctx.createSSLEngine(serverName, port);
+    engine.setUseClientMode(true);
+    var params = engine.getSSLParameters();
+    params.setServerNames(List.of(new javax.net.ssl.SNIHostName(serverName)));
+    engine.setSSLParameters(params);
+    var hello = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+    engine.beginHandshake();
+    engine.wrap(java.nio.ByteBuffer.allocate(0), hello);
+    hello.flip();
     try (var raw = new java.net.Socket("127.0.0.1", port)) {
       raw.setSoTimeout(5000);
-      var ssl =
-          (javax.net.ssl.SSLSocket)
-              ctx.getSocketFactory().createSocket(raw, serverName, port, false);
-      var params = ssl.getSSLParameters();
-      params.setServerNames(List.of(new javax.net.ssl.SNIHostName(serverName)));
-      ssl.setSSLParameters(params);
-      Thread.ofVirtual()
-          .start(
-              () -> {
-                try {
-                  ssl.startHandshake();
-                } catch (IOException ignored) {
-                }
-              });
+      raw.getOutputStream().write(hello.array(), 0, hello.limit());
       InputStream in = raw.getInputStream();
       byte[] buf = new byte[5];
       int n = in.readNBytes(buf, 0, 5);
