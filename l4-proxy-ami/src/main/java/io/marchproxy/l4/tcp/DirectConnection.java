@@ -185,8 +185,8 @@ final class DirectConnection implements TcpListener.Connection {
     try {
       // what the client sent while the backend connected; its next bytes come with the next event
       pump(up, 0, false);
-    } catch (IOException e) {
-      closeBoth();
+    } catch (SideFailed f) {
+      failed(f);
       return;
     }
     if (!finished) {
@@ -246,11 +246,8 @@ final class DirectConnection implements TcpListener.Connection {
           pump(from, ready, true);
         }
       }
-    } catch (IOException e) {
-      if (side == client) {
-        a.refuse("client_error");
-      }
-      closeBoth();
+    } catch (SideFailed f) {
+      failed(f);
       return;
     }
     if (finished) {
@@ -263,12 +260,20 @@ final class DirectConnection implements TcpListener.Connection {
     updateInterest();
   }
 
+  /** A socket failed (reset, broken pipe): both are closed; a client's failure is its verdict. */
+  private void failed(SideFailed f) {
+    if (f.side == client) {
+      a.refuse("client_error");
+    }
+    closeBoth();
+  }
+
   /**
    * Moves what it can of one direction: first what waits (in the pipe, or copied aside), then, if
    * {@code read}, new bytes from the source, written on as they come. {@code ready} is the source's
    * readiness when this runs for a source event, else 0.
    */
-  private void pump(Direction d, int ready, boolean read) throws IOException {
+  private void pump(Direction d, int ready, boolean read) throws SideFailed {
     Side src = d.up ? client : backend;
     Side dst = d.up ? backend : client;
     if (dst == null || (d.up && connecting)) {
@@ -288,7 +293,7 @@ final class DirectConnection implements TcpListener.Connection {
     } else if (d.pipe != null) {
       splice(d, src, dst, ready);
     } else {
-      copy(d, src, dst);
+      copy(d, src, dst, ready);
     }
     if (d.eof && d.queued == null && d.piped == 0) {
       passFin(d, dst);
@@ -303,10 +308,10 @@ final class DirectConnection implements TcpListener.Connection {
   }
 
   /** Reads what the client sent and keeps it (the backend is not connected yet). */
-  private void readAside(Direction d, Side src) throws IOException {
+  private void readAside(Direction d, Side src) throws SideFailed {
     ByteBuffer buf = SCRATCH.get();
     int room = d.queued == null ? CHUNK : CHUNK - d.queued.readableBytes();
-    int n = src.socket.recv(buf, 0, room);
+    int n = src.recv(buf, room);
     if (n > 0) {
       counted(d, n);
       if (d.queued == null) {
@@ -319,11 +324,15 @@ final class DirectConnection implements TcpListener.Connection {
     }
   }
 
-  private void copy(Direction d, Side src, Side dst) throws IOException {
+  /**
+   * Reads and writes on until the source is empty. {@code ready}: with the peer's FIN reported, a
+   * short read took the last bytes before it, so the end is known without another read.
+   */
+  private void copy(Direction d, Side src, Side dst, int ready) throws SideFailed {
     ByteBuffer buf = SCRATCH.get();
     int burst = 0;
     for (int i = 0; i < READS_PER_EVENT; i++) {
-      int n = src.socket.recv(buf, 0, CHUNK);
+      int n = src.recv(buf, CHUNK);
       if (n == 0) {
         break; // nothing more now
       }
@@ -333,30 +342,38 @@ final class DirectConnection implements TcpListener.Connection {
       }
       counted(d, n);
       burst += n;
-      int written = send(dst.socket, buf, 0, n);
+      int written = dst.send(buf, 0, n);
       if (written < n) {
         d.queued = copyAside(buf, written, n);
         return; // back-pressure: the source is read again once this is written
       }
       if (n < CHUNK) {
-        break; // the socket is most likely empty; epoll says so if not
+        // the socket is empty now: at the peer's FIN that is the end, else epoll says when more
+        if ((ready & RDHUP) != 0) {
+          d.eof = true;
+        }
+        break;
       }
     }
     if (burst >= FrontendHandler.SPLICE_AFTER_BURST && policy.splice() && !d.eof) {
-      FileDescriptor[] pipe = FileDescriptor.pipe();
-      d.pipeOut = pipe[0];
-      d.pipe = pipe[1];
-      listener.splicedDirections.increment();
+      try {
+        FileDescriptor[] pipe = FileDescriptor.pipe();
+        d.pipeOut = pipe[0];
+        d.pipe = pipe[1];
+        listener.splicedDirections.increment();
+      } catch (IOException noPipe) {
+        // e.g. out of file descriptors: this direction goes on being copied
+      }
     }
   }
 
-  private void splice(Direction d, Side src, Side dst, int ready) throws IOException {
+  private void splice(Direction d, Side src, Side dst, int ready) throws SideFailed {
     for (int i = 0; i < READS_PER_EVENT && !d.eof; i++) {
-      int n = Native.splice(src.socket.intValue(), -1, d.pipe.intValue(), -1, SPLICE_CHUNK);
+      int n = src.spliceInto(d.pipe);
       if (n == 0) {
-        // EAGAIN and EOF both read as 0; at a hang-up the socket says which
+        // EAGAIN and EOF both read as 0; at a hang-up a read says which
         if ((ready & (RDHUP | HUP)) != 0) {
-          copy(d, src, dst);
+          copy(d, src, dst, 0);
         }
         return;
       }
@@ -369,9 +386,9 @@ final class DirectConnection implements TcpListener.Connection {
   }
 
   /** Splices the pipe's bytes into {@code dst}; false while some are left (dst is full). */
-  private static boolean drainPipe(Direction d, Side dst) throws IOException {
+  private static boolean drainPipe(Direction d, Side dst) throws SideFailed {
     while (d.piped > 0) {
-      int n = Native.splice(d.pipeOut.intValue(), -1, dst.socket.intValue(), -1, d.piped);
+      int n = dst.spliceFrom(d.pipeOut, d.piped);
       if (n == 0) {
         return false;
       }
@@ -380,10 +397,10 @@ final class DirectConnection implements TcpListener.Connection {
     return true;
   }
 
-  private static boolean writeQueued(Direction d, Side dst) throws IOException {
+  private static boolean writeQueued(Direction d, Side dst) throws SideFailed {
     ByteBuf q = d.queued;
     ByteBuffer nio = q.internalNioBuffer(q.readerIndex(), q.readableBytes());
-    int n = send(dst.socket, nio, nio.position(), nio.limit());
+    int n = dst.send(nio, nio.position(), nio.limit());
     q.skipBytes(n);
     if (q.isReadable()) {
       return false;
@@ -391,19 +408,6 @@ final class DirectConnection implements TcpListener.Connection {
     q.release();
     d.queued = null;
     return true;
-  }
-
-  /** Writes as much of {@code buf[from, to)} as the socket takes now; returns how much. */
-  private static int send(Socket s, ByteBuffer buf, int from, int to) throws IOException {
-    int at = from;
-    while (at < to) {
-      int n = s.send(buf, at, to);
-      if (n <= 0) {
-        break;
-      }
-      at += n;
-    }
-    return at - from;
   }
 
   private static ByteBuf copyAside(ByteBuffer buf, int from, int to) {
@@ -421,7 +425,7 @@ final class DirectConnection implements TcpListener.Connection {
   /**
    * The source's FIN, after everything before it: passed on, or both closed if it is the second.
    */
-  private void passFin(Direction d, Side dst) throws IOException {
+  private void passFin(Direction d, Side dst) throws SideFailed {
     if (d.finSent) {
       return;
     }
@@ -430,7 +434,7 @@ final class DirectConnection implements TcpListener.Connection {
     if (other.finSent) {
       closeBoth();
     } else {
-      dst.socket.shutdown(false, true);
+      dst.shutdownOutput();
     }
   }
 
@@ -559,6 +563,58 @@ final class DirectConnection implements TcpListener.Connection {
       }
     }
 
+    /** Reads up to {@code len} bytes into {@code buf} from 0: >0 read, 0 none now, -1 EOF. */
+    int recv(ByteBuffer buf, int len) throws SideFailed {
+      try {
+        return socket.recv(buf, 0, len);
+      } catch (IOException e) {
+        throw new SideFailed(this, e);
+      }
+    }
+
+    /** Writes as much of {@code buf[from, to)} as the socket takes now; returns how much. */
+    int send(ByteBuffer buf, int from, int to) throws SideFailed {
+      int at = from;
+      try {
+        while (at < to) {
+          int n = socket.send(buf, at, to);
+          if (n <= 0) {
+            break;
+          }
+          at += n;
+        }
+      } catch (IOException e) {
+        throw new SideFailed(this, e);
+      }
+      return at - from;
+    }
+
+    /** Moves what this socket has into {@code pipe}; 0 when none now or at EOF. */
+    int spliceInto(FileDescriptor pipe) throws SideFailed {
+      try {
+        return Native.splice(socket.intValue(), -1, pipe.intValue(), -1, SPLICE_CHUNK);
+      } catch (IOException e) {
+        throw new SideFailed(this, e);
+      }
+    }
+
+    /** Moves up to {@code len} bytes from {@code pipe} into this socket; 0 when it is full. */
+    int spliceFrom(FileDescriptor pipe, int len) throws SideFailed {
+      try {
+        return Native.splice(pipe.intValue(), -1, socket.intValue(), -1, len);
+      } catch (IOException e) {
+        throw new SideFailed(this, e);
+      }
+    }
+
+    void shutdownOutput() throws SideFailed {
+      try {
+        socket.shutdown(false, true);
+      } catch (IOException e) {
+        throw new SideFailed(this, e);
+      }
+    }
+
     void want(int next) {
       if (next != ops && registration != null) {
         ops = next;
@@ -589,6 +645,21 @@ final class DirectConnection implements TcpListener.Connection {
     @Override
     public void close() {
       closeBoth();
+    }
+  }
+
+  /** A system call on one socket of the connection failed (no stack trace: it is not a bug). */
+  private static final class SideFailed extends IOException {
+    final transient Side side;
+
+    SideFailed(Side side, IOException cause) {
+      super(cause.getMessage(), cause);
+      this.side = side;
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this;
     }
   }
 }

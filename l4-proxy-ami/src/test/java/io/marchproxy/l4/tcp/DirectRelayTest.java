@@ -230,4 +230,49 @@ class DirectRelayTest {
     await().untilAsserted(() -> assertThat(proxy.logged("proxied")).hasSize(2));
     assertThat(proxy.accessLog).anyMatch(l -> l.contains("\"source\":\"192.0.2.7:4000\""));
   }
+
+  @Test
+  void aClientResetIsItsErrorAndABackendResetIsNot() throws Exception {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    closing.add(server);
+    // the first connection's backend waits; the second's resets once it has read a byte
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                Socket patient = server.accept();
+                closing.add(patient);
+                Socket resetting = server.accept();
+                resetting.getInputStream().read();
+                resetting.setSoLinger(true, 0);
+                resetting.close();
+              } catch (IOException e) {
+                // the test fails on the client's side
+              }
+            });
+    int port = freePort();
+    proxy.apply(
+        config(
+            List.of(tcpListener("mapping-rst", port, "svc-rst").build()),
+            List.of(edsCluster("svc-rst", Cluster.LbPolicy.ROUND_ROBIN).build()),
+            List.of(cla("svc-rst", Ep.of(server.getLocalPort())))));
+
+    Client resets = new Client(port);
+    resets.send("x".getBytes(StandardCharsets.UTF_8));
+    Thread.sleep(100); // relayed, both sockets open
+    resets.socket().setSoLinger(true, 0);
+    resets.close();
+    await().untilAsserted(() -> assertThat(proxy.logged("client_error")).hasSize(1));
+
+    try (Client c = new Client(port)) {
+      c.send("y".getBytes(StandardCharsets.UTF_8));
+      try {
+        assertThat(c.socket().getInputStream().read()).isEqualTo(-1);
+      } catch (java.net.SocketException reset) {
+        // the proxy closed on the backend's reset; either end is fine here
+      }
+    }
+    await().untilAsserted(() -> assertThat(proxy.logged("proxied")).hasSize(1));
+    assertThat(proxy.logged("client_error")).hasSize(1);
+  }
 }
