@@ -79,6 +79,7 @@ final class DirectConnection implements TcpListener.Connection {
   private boolean connecting;
   private ScheduledFuture<?> connectTimeout;
   private boolean finished;
+  private boolean interestDeferred;
   private long lastActivity = System.nanoTime();
 
   private DirectConnection(
@@ -257,7 +258,23 @@ final class DirectConnection implements TcpListener.Connection {
       closeBoth(); // the socket is broken, or done both ways
       return;
     }
-    updateInterest();
+    if (side.idleInput && (ready & OUT) == 0) {
+      // Only an ended input's read interest to drop: done after this round of events, by when
+      // the other side's FIN (often in the same round) has usually closed both sockets.
+      if (!interestDeferred) {
+        interestDeferred = true;
+        loop.execute(this::deferredInterest);
+      }
+    } else {
+      updateInterest();
+    }
+  }
+
+  private void deferredInterest() {
+    interestDeferred = false;
+    if (!finished) {
+      updateInterest();
+    }
   }
 
   /** A socket failed (reset, broken pipe): both are closed; a client's failure is its verdict. */
