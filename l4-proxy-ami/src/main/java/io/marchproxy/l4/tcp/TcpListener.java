@@ -195,10 +195,8 @@ public final class TcpListener {
       if (dp.transport().isEpoll()) {
         // Listening sockets of our own, one per event loop (SO_REUSEPORT): each accepted socket
         // goes to the direct relay or, when the policy needs a pipeline, into a Netty channel.
-        int sockets = Math.max(1, Runtime.getRuntime().availableProcessors());
-        for (int i = 0; i < sockets; i++) {
-          acceptors.add(
-              DirectAcceptor.bind(this, (IoEventLoop) dp.workers().next(), spec.address()));
+        for (io.netty.util.concurrent.EventExecutor loop : dp.workers()) {
+          acceptors.add(DirectAcceptor.bind(this, (IoEventLoop) loop, spec.address()));
         }
       } else {
         ServerBootstrap b =
