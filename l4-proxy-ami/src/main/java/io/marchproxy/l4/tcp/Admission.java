@@ -36,7 +36,7 @@ final class Admission {
   boolean drained;
 
   /** The chain's idle timeout in nanoseconds; 0 when none. */
-  long idleNanos;
+  private long idleNanos;
 
   private boolean counted;
   private boolean sourceAdmitted;
@@ -116,6 +116,11 @@ final class Admission {
             ? "overloaded"
             : tried.isEmpty() ? "no_healthy_endpoint" : "connect_failed");
     return null;
+  }
+
+  /** Whether a connection whose last bytes moved at {@code lastActivity} is past its timeout. */
+  boolean idleAt(long now, long lastActivity) {
+    return idleNanos > 0 && now - lastActivity > idleNanos;
   }
 
   void connected() {

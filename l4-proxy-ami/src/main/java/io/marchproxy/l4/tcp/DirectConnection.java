@@ -83,17 +83,12 @@ final class DirectConnection implements TcpListener.Connection {
   private long lastActivity = System.nanoTime();
 
   private DirectConnection(
-      TcpListener listener,
-      TcpListener.Policy policy,
-      IoEventLoop loop,
-      int fd,
-      InetSocketAddress peer) {
+      TcpListener listener, TcpListener.Policy policy, IoEventLoop loop, int fd) {
     this.listener = listener;
     this.policy = policy;
     this.loop = loop;
     this.a = new Admission(listener, policy);
     this.client = new Side(new Socket(fd));
-    a.peer = peer;
   }
 
   /** Takes over a socket just accepted on {@code loop} (called on that loop). */
@@ -103,12 +98,12 @@ final class DirectConnection implements TcpListener.Connection {
       IoEventLoop loop,
       int fd,
       InetSocketAddress peer) {
-    new DirectConnection(listener, policy, loop, fd, peer).start();
+    new DirectConnection(listener, policy, loop, fd).start(peer);
   }
 
-  private void start() {
+  private void start(InetSocketAddress peer) {
     listener.connections.add(this);
-    String refused = a.enter(a.peer);
+    String refused = a.enter(peer);
     if (refused == null) {
       refused = a.admit(null);
     }
@@ -307,7 +302,7 @@ final class DirectConnection implements TcpListener.Connection {
     }
     if (d.eof || !read) {
       // nothing more to read now
-    } else if (d.pipe != null) {
+    } else if (d.pipeIn != null) {
       splice(d, src, dst, ready);
     } else {
       copy(d, src, dst, ready);
@@ -376,7 +371,7 @@ final class DirectConnection implements TcpListener.Connection {
       try {
         FileDescriptor[] pipe = FileDescriptor.pipe();
         d.pipeOut = pipe[0];
-        d.pipe = pipe[1];
+        d.pipeIn = pipe[1];
         listener.splicedDirections.increment();
       } catch (IOException noPipe) {
         // e.g. out of file descriptors: this direction goes on being copied
@@ -386,7 +381,7 @@ final class DirectConnection implements TcpListener.Connection {
 
   private void splice(Direction d, Side src, Side dst, int ready) throws SideFailed {
     for (int i = 0; i < READS_PER_EVENT && !d.eof; i++) {
-      int n = src.spliceInto(d.pipe);
+      int n = src.spliceInto(d.pipeIn);
       if (n == 0) {
         // EAGAIN and EOF both read as 0; at a hang-up a read says which
         if ((ready & (RDHUP | HUP)) != 0) {
@@ -485,14 +480,13 @@ final class DirectConnection implements TcpListener.Connection {
 
   @Override
   public void checkIdle(long now) {
-    long idle = a.idleNanos;
-    if (idle > 0 && now - lastActivity > idle) {
+    if (a.idleAt(now, lastActivity)) {
       loop.execute(this::closeIfIdle);
     }
   }
 
   private void closeIfIdle() {
-    if (!finished && a.idleNanos > 0 && System.nanoTime() - lastActivity > a.idleNanos) {
+    if (!finished && a.idleAt(System.nanoTime(), lastActivity)) {
       a.verdict = "idle_timeout";
       closeBoth();
     }
@@ -527,7 +521,10 @@ final class DirectConnection implements TcpListener.Connection {
   private static final class Direction {
     final boolean up;
     ByteBuf queued;
-    FileDescriptor pipe;
+
+    /** Its pipe's two ends, once spliced: bytes go in from the source, out to the destination. */
+    FileDescriptor pipeIn;
+
     FileDescriptor pipeOut;
     int piped;
     boolean eof;
@@ -543,9 +540,9 @@ final class DirectConnection implements TcpListener.Connection {
         queued.release();
         queued = null;
       }
-      closeQuietly(pipe);
+      closeQuietly(pipeIn);
       closeQuietly(pipeOut);
-      pipe = null;
+      pipeIn = null;
       pipeOut = null;
     }
   }

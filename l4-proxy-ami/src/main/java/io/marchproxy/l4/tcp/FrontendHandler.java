@@ -92,14 +92,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter
   /** Called by the listener's sweeper from any thread: a cheap racy look, confirmed on the loop. */
   @Override
   public void checkIdle(long now) {
-    long idleNanos = a.idleNanos;
-    if (idleNanos > 0 && now - lastActivity > idleNanos) {
+    if (a.idleAt(now, lastActivity)) {
       inbound.eventLoop().execute(this::closeIfIdle);
     }
   }
 
   private void closeIfIdle() {
-    if (!finished && a.idleNanos > 0 && System.nanoTime() - lastActivity > a.idleNanos) {
+    if (!finished && a.idleAt(System.nanoTime(), lastActivity)) {
       a.verdict = "idle_timeout";
       closeBoth();
     }

@@ -141,15 +141,14 @@ public final class TcpListener {
     BandwidthClass bw = BandwidthClass.of(meta.bandwidthClass(), dp.env());
     long max = meta.maxConnections() > 0 ? meta.maxConnections() : dp.defaultMaxConnections();
     // splice(2) bypasses the pipeline, so it is only for connections nothing shapes
+    boolean unshapedEpoll = dp.transport().isEpoll() && bw.bytesPerSecond() <= 0;
     boolean splice =
-        dp.transport().isEpoll()
-            && bw.bytesPerSecond() <= 0
+        unshapedEpoll
             && !"off".equalsIgnoreCase(dp.env().getOrDefault("MARCHPROXY_L4_SPLICE", "on"));
     // The direct relay (decision 0308) carries what needs no pipeline: no shaping, no PROXY header
     // either way, no ClientHello to inspect. Everything else goes through Netty's channels.
     boolean direct =
-        dp.transport().isEpoll()
-            && bw.bytesPerSecond() <= 0
+        unshapedEpoll
             && !spec.acceptProxyProtocol()
             && !spec.routesBySni()
             && meta.sendProxyProtocol()
@@ -205,15 +204,13 @@ public final class TcpListener {
                 .channel(dp.transport().serverChannel())
                 .option(ChannelOption.SO_BACKLOG, BACKLOG)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(
                     new ChannelInitializer<>() {
                       @Override
                       protected void initChannel(Channel ch) {
+                        acceptedOptions(ch.config());
                         initConnection(ch);
                       }
                     });
@@ -238,10 +235,7 @@ public final class TcpListener {
    */
   void acceptIntoPipeline(int fd, IoEventLoop loop) {
     EpollSocketChannel ch = new EpollSocketChannel(fd);
-    ChannelConfig c = ch.config();
-    c.setAutoRead(false);
-    c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-    c.setWriteBufferWaterMark(WATER_MARK);
+    acceptedOptions(ch.config());
     initConnection(ch);
     loop.register(ch)
         .addListener(
@@ -250,6 +244,13 @@ public final class TcpListener {
                 ch.unsafe().closeForcibly();
               }
             });
+  }
+
+  /** What the pipeline relay needs of an accepted channel: reads on demand, half-closure. */
+  private static void acceptedOptions(ChannelConfig c) {
+    c.setAutoRead(false);
+    c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    c.setWriteBufferWaterMark(WATER_MARK);
   }
 
   private void initConnection(Channel ch) {
