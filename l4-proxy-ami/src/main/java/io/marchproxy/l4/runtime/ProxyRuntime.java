@@ -112,6 +112,11 @@ public final class ProxyRuntime implements AutoCloseable {
     return c == null ? null : c.runtime();
   }
 
+  /** The running TCP listener of that name, or null. */
+  public TcpListener tcpListener(String name) {
+    return listeners.get(name) instanceof RunningTcp t ? t.l() : null;
+  }
+
   /**
    * Applies {@code next}; on a listener that cannot run, throws and leaves listeners as they were.
    */

@@ -96,10 +96,9 @@ class DirectRelayTest {
             });
     int port = freePort();
     proxy.apply(
-        config(
-            List.of(tcpListener("mapping-smtp", port, "svc-smtp").build()),
-            List.of(edsCluster("svc-smtp", Cluster.LbPolicy.ROUND_ROBIN).build()),
-            List.of(cla("svc-smtp", Ep.of(server.getLocalPort())))));
+        tcpListener("mapping-smtp", port, "svc-smtp").build(),
+        edsCluster("svc-smtp", Cluster.LbPolicy.ROUND_ROBIN).build(),
+        Ep.of(server.getLocalPort()));
 
     try (Client c = new Client(port)) {
       assertThat(c.readUntil("\n")).isEqualTo("220 ready\n");
@@ -129,14 +128,12 @@ class DirectRelayTest {
     ServerSocket live = answersAfterFin();
     int port = freePort();
     proxy.apply(
-        config(
-            List.of(tcpListener("mapping-t", port, "svc-t").build()),
-            List.of(
-                edsCluster("svc-t", Cluster.LbPolicy.ROUND_ROBIN)
-                    .setConnectTimeout(
-                        com.google.protobuf.Duration.newBuilder().setNanos(300_000_000))
-                    .build()),
-            List.of(cla("svc-t", Ep.of(full.getLocalPort()), Ep.of(live.getLocalPort())))));
+        tcpListener("mapping-t", port, "svc-t").build(),
+        edsCluster("svc-t", Cluster.LbPolicy.ROUND_ROBIN)
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setNanos(300_000_000))
+            .build(),
+        Ep.of(full.getLocalPort()),
+        Ep.of(live.getLocalPort()));
 
     // Round robin: of two connections at least one tries the silent endpoint first.
     for (int i = 0; i < 2; i++) {
@@ -176,11 +173,9 @@ class DirectRelayTest {
             });
     int port = freePort();
     proxy.apply(
-        config(
-            List.of(
-                tcpListener("mapping-v6", port, "svc-v6").setAddress(address("::1", port)).build()),
-            List.of(edsCluster("svc-v6", Cluster.LbPolicy.ROUND_ROBIN).build()),
-            List.of(cla("svc-v6", new Ep("::1", server.getLocalPort(), 0, 1)))));
+        tcpListener("mapping-v6", port, "svc-v6").setAddress(address("::1", port)).build(),
+        edsCluster("svc-v6", Cluster.LbPolicy.ROUND_ROBIN).build(),
+        new Ep("::1", server.getLocalPort(), 0, 1));
 
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(InetAddress.getByName("::1"), port), 3000);
@@ -208,6 +203,9 @@ class DirectRelayTest {
     Client before = new Client(port);
     closing.add(before);
     before.send("abc".getBytes(StandardCharsets.UTF_8));
+    TcpListener listener = proxy.runtime.tcpListener("mapping-u");
+    await().untilAsserted(() -> assertThat(listener.connections).hasSize(1));
+    assertThat(listener.connections).singleElement().isInstanceOf(DirectConnection.class);
 
     // the same address, now accepting a PROXY header: only a pipeline reads one
     proxy.apply(
@@ -221,6 +219,8 @@ class DirectRelayTest {
     try (Client after = new Client(port)) {
       after.send(
           "PROXY TCP4 192.0.2.7 127.0.0.1 4000 80\r\nxy".getBytes(StandardCharsets.US_ASCII));
+      await().untilAsserted(() -> assertThat(listener.connections).hasSize(2));
+      assertThat(listener.connections).filteredOn(FrontendHandler.class::isInstance).hasSize(1);
       after.socket().shutdownOutput();
       assertThat(new String(after.socket().getInputStream().readAllBytes())).isEqualTo("got 2");
     }
@@ -252,10 +252,9 @@ class DirectRelayTest {
             });
     int port = freePort();
     proxy.apply(
-        config(
-            List.of(tcpListener("mapping-rst", port, "svc-rst").build()),
-            List.of(edsCluster("svc-rst", Cluster.LbPolicy.ROUND_ROBIN).build()),
-            List.of(cla("svc-rst", Ep.of(server.getLocalPort())))));
+        tcpListener("mapping-rst", port, "svc-rst").build(),
+        edsCluster("svc-rst", Cluster.LbPolicy.ROUND_ROBIN).build(),
+        Ep.of(server.getLocalPort()));
 
     Client resets = new Client(port);
     resets.send("x".getBytes(StandardCharsets.UTF_8));

@@ -19,7 +19,6 @@ import java.net.Socket;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -92,10 +91,9 @@ class SplicedRelayTest {
     try (ServerSocket server = new ServerSocket(0)) {
       int port = freePort();
       proxy.apply(
-          config(
-              List.of(tcpListener("mapping-bulk", port, "svc-bulk").build()),
-              List.of(edsCluster("svc-bulk", Cluster.LbPolicy.ROUND_ROBIN).build()),
-              List.of(cla("svc-bulk", Ep.of(server.getLocalPort())))));
+          tcpListener("mapping-bulk", port, "svc-bulk").build(),
+          edsCluster("svc-bulk", Cluster.LbPolicy.ROUND_ROBIN).build(),
+          Ep.of(server.getLocalPort()));
       // A slow reader: the client's FIN reaches the proxy while megabytes are still queued
       // before it; then the answer goes back and the backend closes.
       CompletableFuture<byte[]> received =
@@ -163,10 +161,9 @@ class SplicedRelayTest {
                           .build()))
               .build();
       proxy.apply(
-          config(
-              List.of(tcpListener("mapping-idle", port, idle1s).build()),
-              List.of(edsCluster("svc-idle", Cluster.LbPolicy.ROUND_ROBIN).build()),
-              List.of(cla("svc-idle", Ep.of(a.port())))));
+          tcpListener("mapping-idle", port, idle1s).build(),
+          edsCluster("svc-idle", Cluster.LbPolicy.ROUND_ROBIN).build(),
+          Ep.of(a.port()));
       try (Client c = new Client(port)) {
         c.socket().setSoTimeout(20_000);
         // the echo comes back on another thread so neither side blocks the other
@@ -216,13 +213,11 @@ class SplicedRelayTest {
     try (Backend a = new Backend("a")) {
       int port = freePort();
       proxy.apply(
-          config(
-              List.of(
-                  tcpListener("mapping-gold", port, "svc-gold")
-                      .setMetadata(meta(Map.of("mapping", "gold", "bandwidthClass", "gold")))
-                      .build()),
-              List.of(edsCluster("svc-gold", Cluster.LbPolicy.ROUND_ROBIN).build()),
-              List.of(cla("svc-gold", Ep.of(a.port())))));
+          tcpListener("mapping-gold", port, "svc-gold")
+              .setMetadata(meta(Map.of("mapping", "gold", "bandwidthClass", "gold")))
+              .build(),
+          edsCluster("svc-gold", Cluster.LbPolicy.ROUND_ROBIN).build(),
+          Ep.of(a.port()));
       try (Client c = new Client(port)) {
         byte[] up = pattern(2 * MIB, 9);
         c.send(up);
@@ -243,10 +238,9 @@ class SplicedRelayTest {
     try (ServerSocket server = new ServerSocket(0)) {
       int port = freePort();
       proxy.apply(
-          config(
-              List.of(tcpListener("mapping-rst", port, "svc-rst").build()),
-              List.of(edsCluster("svc-rst", Cluster.LbPolicy.ROUND_ROBIN).build()),
-              List.of(cla("svc-rst", Ep.of(server.getLocalPort())))));
+          tcpListener("mapping-rst", port, "svc-rst").build(),
+          edsCluster("svc-rst", Cluster.LbPolicy.ROUND_ROBIN).build(),
+          Ep.of(server.getLocalPort()));
       Client c = new Client(port);
       try (Socket backend = server.accept()) {
         backend.setSoTimeout(20_000);

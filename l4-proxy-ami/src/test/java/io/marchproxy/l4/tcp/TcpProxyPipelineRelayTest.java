@@ -12,4 +12,9 @@ class TcpProxyPipelineRelayTest extends TcpProxyTest {
   Map<String, String> env() {
     return Map.of("MARCHPROXY_L4_RELAY", "netty");
   }
+
+  @Override
+  Class<?> plainRelay() {
+    return FrontendHandler.class;
+  }
 }

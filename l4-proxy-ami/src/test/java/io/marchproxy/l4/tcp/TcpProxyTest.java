@@ -33,6 +33,11 @@ class TcpProxyTest {
     return Map.of();
   }
 
+  /** The relay these settings put a plain listener's connections on. */
+  Class<?> plainRelay() {
+    return proxy.transport.isEpoll() ? DirectConnection.class : FrontendHandler.class;
+  }
+
   private final List<AutoCloseable> closing = new java.util.ArrayList<>();
 
   @AfterEach
@@ -55,21 +60,20 @@ class TcpProxyTest {
     return c;
   }
 
-  private void run(Listener l, Cluster c, Ep... endpoints) throws ConfigRejected {
-    proxy.apply(config(List.of(l), List.of(c), List.of(cla(c.getName(), endpoints))));
-  }
-
   @Test
   void relaysBothWaysAndLogsTheConnection() throws Exception {
     Backend a = backend("a");
     int port = freePort();
-    run(
+    proxy.apply(
         tcpListener("mapping-db", port, "svc-db").build(),
         edsCluster("svc-db", Cluster.LbPolicy.ROUND_ROBIN).build(),
         Ep.of(a.port()));
 
     try (Client c = new Client(port)) {
       assertThat(c.ask("hello")).isEqualTo("a:hello");
+      assertThat(proxy.runtime.tcpListener("mapping-db").connections)
+          .singleElement()
+          .isInstanceOf(plainRelay());
       byte[] big = new byte[3 * 1024 * 1024];
       java.util.Arrays.fill(big, (byte) 'x');
       c.send(big);
@@ -112,7 +116,7 @@ class TcpProxyTest {
     Assumptions.assumeTrue(proxy.transport.isEpoll(), "the socket family choice is epoll's");
     Backend a = backend("a");
     int port = freePort();
-    run(
+    proxy.apply(
         tcpListener("mapping-k", port, "svc-k").build(),
         edsCluster("svc-k", Cluster.LbPolicy.ROUND_ROBIN).build(),
         Ep.of(a.port()));
@@ -155,7 +159,7 @@ class TcpProxyTest {
     // A backend that answers only after the client finished sending (like `nc -q`).
     try (ServerSocket server = new ServerSocket(0)) {
       int port = freePort();
-      run(
+      proxy.apply(
           tcpListener("mapping-h", port, "svc-h").build(),
           edsCluster("svc-h", Cluster.LbPolicy.ROUND_ROBIN).build(),
           Ep.of(server.getLocalPort()));
@@ -216,7 +220,7 @@ class TcpProxyTest {
     Backend live = backend("live");
     int dead = freePort(); // nothing listens there
     int port = freePort();
-    run(
+    proxy.apply(
         tcpListener("mapping-r", port, "svc-r").build(),
         edsCluster("svc-r", Cluster.LbPolicy.ROUND_ROBIN).build(),
         Ep.of(dead),
@@ -242,7 +246,7 @@ class TcpProxyTest {
         edsCluster("svc-p", Cluster.LbPolicy.ROUND_ROBIN)
             .addHealthChecks(tcpHealthCheck(100, 200))
             .build();
-    run(
+    proxy.apply(
         tcpListener("mapping-p", port, "svc-p").build(),
         c,
         Ep.of(primary.port(), 0),
@@ -269,7 +273,7 @@ class TcpProxyTest {
         tcpListener("mapping-pp", port, "svc-pp")
             .setMetadata(meta(Map.of("mapping", "pp", "sendProxyProtocol", "v2")))
             .build();
-    run(l, edsCluster("svc-pp", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
+    proxy.apply(l, edsCluster("svc-pp", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
 
     Client c = client(port);
     c.send("data".getBytes(StandardCharsets.US_ASCII));
@@ -295,7 +299,7 @@ class TcpProxyTest {
             .addListenerFilters(acceptProxyProtocol())
             .setMetadata(meta(Map.of("sendProxyProtocol", "v1")))
             .build();
-    run(l, edsCluster("svc-lb", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
+    proxy.apply(l, edsCluster("svc-lb", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
 
     Client ok = client(port);
     ok.send("PROXY TCP4 203.0.113.7 10.0.0.1 40000 443\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -331,7 +335,7 @@ class TcpProxyTest {
         tcpListener("mapping-lim", port, "svc-lim")
             .setMetadata(meta(Map.of("perSourceLimits", Map.of("maxConnections", 2))))
             .build();
-    run(l, edsCluster("svc-lim", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
+    proxy.apply(l, edsCluster("svc-lim", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
 
     Client one = client(port);
     Client two = client(port);
@@ -367,7 +371,7 @@ class TcpProxyTest {
                                                 .setNanos(300_000_000))
                                         .build()))))
             .build();
-    run(l, edsCluster("svc-i", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
+    proxy.apply(l, edsCluster("svc-i", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
     Client c = client(port);
     assertThat(c.ask("x")).isEqualTo("a:x");
     assertThat(c.closedByPeer()).isTrue();
@@ -381,11 +385,11 @@ class TcpProxyTest {
     int port = freePort();
     Listener l = tcpListener("mapping-u", port, "svc-u").build();
     Cluster c = edsCluster("svc-u", Cluster.LbPolicy.ROUND_ROBIN).build();
-    run(l, c, Ep.of(a.port()));
+    proxy.apply(l, c, Ep.of(a.port()));
     Client old = client(port);
     assertThat(old.ask("1")).isEqualTo("a:1");
 
-    run(l, c, Ep.of(b.port()));
+    proxy.apply(l, c, Ep.of(b.port()));
     assertThat(client(port).ask("2")).isEqualTo("b:2");
     assertThat(old.ask("3")).isEqualTo("a:3");
   }
@@ -395,7 +399,7 @@ class TcpProxyTest {
     Backend a = backend("a");
     int port = freePort();
     Cluster c = edsCluster("svc-d", Cluster.LbPolicy.ROUND_ROBIN).build();
-    run(tcpListener("mapping-d", port, "svc-d").build(), c, Ep.of(a.port()));
+    proxy.apply(tcpListener("mapping-d", port, "svc-d").build(), c, Ep.of(a.port()));
     Client established = client(port);
     assertThat(established.ask("1")).isEqualTo("a:1");
 
@@ -415,7 +419,7 @@ class TcpProxyTest {
     Backend a = backend("a");
     int port = freePort();
     Cluster c = edsCluster("svc-b", Cluster.LbPolicy.ROUND_ROBIN).build();
-    run(tcpListener("mapping-ok", port, "svc-b").build(), c, Ep.of(a.port()));
+    proxy.apply(tcpListener("mapping-ok", port, "svc-b").build(), c, Ep.of(a.port()));
     try (ServerSocket taken = new ServerSocket(0)) {
       var bad = tcpListener("mapping-taken", taken.getLocalPort(), "svc-b").build();
       var other = freePort();

@@ -44,6 +44,19 @@ public final class Harness implements AutoCloseable {
     runtime.apply(c);
   }
 
+  /** Runs one listener and one cluster with these endpoints (and nothing else). */
+  public void apply(
+      io.envoyproxy.envoy.config.listener.v3.Listener l,
+      io.envoyproxy.envoy.config.cluster.v3.Cluster c,
+      Xds.Ep... endpoints)
+      throws ConfigRejected {
+    runtime.apply(
+        Xds.config(
+            java.util.List.of(l),
+            java.util.List.of(c),
+            java.util.List.of(Xds.cla(c.getName(), endpoints))));
+  }
+
   /** Access log lines with this verdict. */
   public List<String> logged(String verdict) {
     return accessLog.stream().filter(l -> l.contains("\"verdict\":\"" + verdict + "\"")).toList();
