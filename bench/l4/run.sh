@@ -4,11 +4,15 @@
 #
 #   ./marchproxy bench l4                     # or: bench/l4/run.sh
 #   DURATION=10 PROXY_CPUS=1 LOAD_CPUS=0 bench/l4/run.sh
-#   (also WARMUP, WARMUP_CONN: warm-up seconds; SETTLE: unmeasured seconds of each test's load
-#   before it; PROXIES: a subset, e.g. "marchproxy haproxy"; MARCHPROXY_JVM_EXTRA: more JVM flags)
+#   (also ROUNDS: rounds of every test; WARMUP, WARMUP_CONN: warm-up seconds; SETTLE: unmeasured
+#   seconds of each test's load before it; PROXIES: a subset, e.g. "marchproxy haproxy";
+#   MARCHPROXY_JVM_EXTRA: more JVM flags)
 #
-# Prints one table (raw numbers and per proxy CPU-second) and ratios to HAProxy. Copy the result
-# into docs/BENCHMARKS.md by hand, with the machine and its load at the time.
+# Each proxy is started and warmed up once; then every test runs ROUNDS times (default 3) for each
+# proxy in turn, the order rotated each round, the idle proxies stopped (SIGSTOP) meanwhile.
+# Prints the medians over the rounds (raw numbers and per proxy CPU-second), their ratios to
+# HAProxy, and every round (bench/l4/report.py). Copy the result into docs/BENCHMARKS.md by hand,
+# with the machine and its load at the time.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -39,7 +43,8 @@ mkdir -p "$WORK"
 PIDS=()
 cleanup() {
   local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # (a proxy may be stopped between its tests: it gets SIGTERM, then SIGCONT to act on it)
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -142,11 +147,31 @@ await_port() {
 wrk_rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 wrk_p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$1"; }
 
-declare -A R
 PROXIES="${PROXIES:-marchproxy haproxy nginx}"
-for proxy in $PROXIES; do
+ROUNDS="${ROUNDS:-3}"
+read -r -a PROXY_LIST <<<"$PROXIES"
+declare -A PID_OF
+
+# Steal time (ms) of the proxy CPUs so far: what the host took from this VM's CPUs there.
+PROXY_CPU_LIST="$(python3 -c 'import sys
+out = []
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    out += range(int(a), int(b or a) + 1)
+print(" ".join(map(str, out)))' "$PROXY_CPUS")"
+steal_ms() {
+  awk -v cpus=" $PROXY_CPU_LIST " -v hz="$TICKS" \
+    '$1 ~ /^cpu[0-9]+$/ && index(cpus, " " substr($1, 4) " ") { s += $9 } END { printf "%.0f", s * 1000 / hz }' /proc/stat
+}
+
+# Every proxy is started and warmed up once, then stopped (SIGSTOP) whenever another one is
+# measured: nothing of an idle proxy (a JVM's timers, a compiler thread) runs on the proxy CPUs
+# during another's test, and each kind of test runs for all proxies within a minute or two, so
+# the host's drift over a run (this VM's CPUs are shared) falls on all of them alike.
+for proxy in "${PROXY_LIST[@]}"; do
   "start_$proxy"
   PIDS+=("$PROXY_PID")
+  PID_OF[$proxy]="$PROXY_PID"
   await_port "${HTTP_PORT[$proxy]}"
   await_port "${BULK_PORT[$proxy]}"
   url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
@@ -162,62 +187,65 @@ for proxy in $PROXIES; do
   on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t 3 >/dev/null
   on_load_cpus wrk -t1 -c32 -d5s -H "Connection: close" "$url" >/dev/null
   on_load_cpus wrk -t1 -c8 -d5s "$url" >/dev/null
-
-  # Each test is preceded by SETTLE seconds of its own load, not measured: the steady state of
-  # each kind of traffic is what is compared. A JVM recompiles its hot code for a few hundred ms
-  # when the traffic changes kind (JFR: uncommon traps at the end of the bulk test, then C2
-  # compiles on the proxy's one CPU); without this the p99 test measured that transient.
-  settle="${SETTLE:-3}"
-  on_load_cpus wrk -t1 -c64 -d"${settle}s" "$url" >/dev/null
-  a="$(cpu_seconds "$PROXY_PID")"
-  on_load_cpus wrk -t1 -c64 -d"${DURATION}s" "$url" >"$WORK/$proxy-small.txt"
-  b="$(cpu_seconds "$PROXY_PID")"
-  R[$proxy.small_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
-  on_load_cpus wrk -t1 -c32 -d"${settle}s" -H "Connection: close" "$url" >/dev/null
-  a="$(cpu_seconds "$PROXY_PID")"
-  on_load_cpus wrk -t1 -c32 -d"${DURATION}s" -H "Connection: close" "$url" >"$WORK/$proxy-conn.txt"
-  b="$(cpu_seconds "$PROXY_PID")"
-  R[$proxy.conn_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
-  on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$settle" >/dev/null
-  a="$(cpu_seconds "$PROXY_PID")"
-  on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$DURATION" -J >"$WORK/$proxy-bulk.json"
-  b="$(cpu_seconds "$PROXY_PID")"
-  R[$proxy.bulk_cpu]="$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')"
-  on_load_cpus wrk -t1 -c8 -d"${settle}s" "$url" >/dev/null
-  on_load_cpus wrk -t1 -c8 -d"${DURATION}s" --latency "$url" >"$WORK/$proxy-latency.txt"
-
-  R[$proxy.small]="$(wrk_rps "$WORK/$proxy-small.txt")"
-  R[$proxy.conn]="$(wrk_rps "$WORK/$proxy-conn.txt")"
-  R[$proxy.bulk]="$(python3 -c 'import json, sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$WORK/$proxy-bulk.json")"
-  R[$proxy.p99]="$(wrk_p99 "$WORK/$proxy-latency.txt")"
-
-  kill "$PROXY_PID"
-  wait "$PROXY_PID" 2>/dev/null || true
-  sleep 1
+  kill -STOP "$PROXY_PID"
 done
 
-per_cpu() { awk -v v="$1" -v c="$2" -v d="$DURATION" 'BEGIN { if (c <= 0) print "n/a"; else printf "%.0f", v * d / c }'; }
-per_cpu_bulk() { awk -v v="$1" -v c="$2" -v d="$DURATION" 'BEGIN { if (c <= 0) print "n/a"; else printf "%.2f", v * d / c }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f×", a / b }'; }
+# One test of one proxy: SETTLE seconds of its own load first, not measured (the steady state of
+# each kind of traffic is what is compared: a JVM recompiles its hot code for a few hundred ms
+# when the traffic changes kind), then DURATION seconds measured. Appends a line to results.tsv:
+# test, round, proxy, rate, proxy CPU-seconds, steal ms on the proxy CPUs.
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+measure() {
+  local test="$1" round="$2" proxy="$3" pid="${PID_OF[$3]}" settle="${SETTLE:-3}" a b s0 s1 out rate
+  local url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
+  out="$WORK/$proxy-$test-$round"
+  kill -CONT "$pid"
+  case "$test" in
+    small)
+      on_load_cpus wrk -t1 -c64 -d"${settle}s" "$url" >/dev/null
+      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
+      on_load_cpus wrk -t1 -c64 -d"${DURATION}s" "$url" >"$out.txt"
+      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
+      rate="$(wrk_rps "$out.txt")" ;;
+    conn)
+      on_load_cpus wrk -t1 -c32 -d"${settle}s" -H "Connection: close" "$url" >/dev/null
+      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
+      on_load_cpus wrk -t1 -c32 -d"${DURATION}s" -H "Connection: close" "$url" >"$out.txt"
+      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
+      rate="$(wrk_rps "$out.txt")" ;;
+    bulk)
+      on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$settle" >/dev/null
+      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
+      on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$DURATION" -J >"$out.json"
+      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
+      rate="$(python3 -c 'import json, sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out.json")" ;;
+    p99)
+      on_load_cpus wrk -t1 -c8 -d"${settle}s" "$url" >/dev/null
+      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
+      on_load_cpus wrk -t1 -c8 -d"${DURATION}s" --latency "$url" >"$out.txt"
+      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
+      rate="$(wrk_p99 "$out.txt")" ;;
+  esac
+  kill -STOP "$pid"
+  [[ -n "$rate" ]] || { echo "bench/l4: $proxy's $test test gave no result; see $out.*" >&2; exit 1; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$round" "$proxy" "$rate" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')" "$((s1 - s0))" >>"$RESULTS"
+}
+
+# Test by test, round by round; the proxies' order rotates each round so that no proxy always
+# runs first.
+n="${#PROXY_LIST[@]}"
+for test in small conn bulk p99; do
+  for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do
+      measure "$test" "$((r + 1))" "${PROXY_LIST[$(((i + r) % n))]}"
+    done
+  done
+done
+for proxy in "${PROXY_LIST[@]}"; do kill -CONT "${PID_OF[$proxy]}"; done
 
 echo
-echo "bench/l4 — $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per test, proxy CPUs $PROXY_CPUS ($NWORKERS worker(s)), load CPUs $LOAD_CPUS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-printf '| %-10s | %12s | %14s | %10s | %14s | %10s | %14s | %8s |\n' proxy "small req/s" "req/CPU-s" "new conn/s" "conn/CPU-s" "bulk Gb/s" "Gb per CPU-s" "p99 ms"
-printf '|%s|\n' "------------|--------------|----------------|------------|----------------|------------|----------------|----------"
-for proxy in $PROXIES; do
-  printf '| %-10s | %12s | %14s | %10s | %14s | %10s | %14s | %8s |\n' "$proxy" \
-    "${R[$proxy.small]}" "$(per_cpu "${R[$proxy.small]}" "${R[$proxy.small_cpu]}")" \
-    "${R[$proxy.conn]}" "$(per_cpu "${R[$proxy.conn]}" "${R[$proxy.conn_cpu]}")" \
-    "${R[$proxy.bulk]}" "$(per_cpu_bulk "${R[$proxy.bulk]}" "${R[$proxy.bulk_cpu]}")" \
-    "${R[$proxy.p99]}"
-done
-[[ "$PROXIES" == "marchproxy haproxy nginx" ]] || { echo "raw outputs: $WORK"; exit 0; }
-echo
-echo "MarchProxy / HAProxy, per proxy CPU-second (targets: small ≥ 1.0×, connections ≥ 0.8×, bulk ≥ 1.3×; p99 ≤ 1.5×):"
-echo "  small requests  $(ratio "$(per_cpu "${R[marchproxy.small]}" "${R[marchproxy.small_cpu]}")" "$(per_cpu "${R[haproxy.small]}" "${R[haproxy.small_cpu]}")")   (raw $(ratio "${R[marchproxy.small]}" "${R[haproxy.small]}"))"
-echo "  new connections $(ratio "$(per_cpu "${R[marchproxy.conn]}" "${R[marchproxy.conn_cpu]}")" "$(per_cpu "${R[haproxy.conn]}" "${R[haproxy.conn_cpu]}")")   (raw $(ratio "${R[marchproxy.conn]}" "${R[haproxy.conn]}"))"
-echo "  bulk            $(ratio "$(per_cpu_bulk "${R[marchproxy.bulk]}" "${R[marchproxy.bulk_cpu]}")" "$(per_cpu_bulk "${R[haproxy.bulk]}" "${R[haproxy.bulk_cpu]}")")   (raw $(ratio "${R[marchproxy.bulk]}" "${R[haproxy.bulk]}"))"
-echo "  p99 latency     $(ratio "${R[marchproxy.p99]}" "${R[haproxy.p99]}")"
-echo "nginx stream / HAProxy: small $(ratio "$(per_cpu "${R[nginx.small]}" "${R[nginx.small_cpu]}")" "$(per_cpu "${R[haproxy.small]}" "${R[haproxy.small_cpu]}")"), connections $(ratio "$(per_cpu "${R[nginx.conn]}" "${R[nginx.conn_cpu]}")" "$(per_cpu "${R[haproxy.conn]}" "${R[haproxy.conn_cpu]}")"), bulk $(ratio "$(per_cpu_bulk "${R[nginx.bulk]}" "${R[nginx.bulk_cpu]}")" "$(per_cpu_bulk "${R[haproxy.bulk]}" "${R[haproxy.bulk_cpu]}")")"
+echo "bench/l4 — $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per test, $ROUNDS rounds, proxy CPUs $PROXY_CPUS ($NWORKERS worker(s)), load CPUs $LOAD_CPUS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$ROOT/bench/l4/report.py" "$RESULTS" "$DURATION" "$PROXIES"
 echo "raw outputs: $WORK"
