@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -78,8 +79,13 @@ public final class TcpListener {
   final LongAdder splicedDirections;
   private final Map<String, LongAdder> verdicts = new ConcurrentHashMap<>();
   private volatile boolean draining;
+
+  /** The loop the idle sweep runs on; {@link #sweeper} and {@link #sweepDue} are only its. */
+  private final EventLoop sweepLoop;
+
   private io.netty.util.concurrent.ScheduledFuture<?> sweeper;
-  private long nextSweep;
+  private long sweepDue;
+  private boolean sweepStopped;
 
   public TcpListener(ListenerSpec.Tcp spec, Dataplane dp) {
     this.dp = dp;
@@ -88,7 +94,9 @@ public final class TcpListener {
     this.shaper =
         new GlobalTrafficShapingHandler(
             dp.workers().next(), bw.bytesPerSecond(), bw.bytesPerSecond(), 100);
+    countOnlyWhenShaping(bw.bytesPerSecond());
     this.policy = policy(spec, null);
+    this.sweepLoop = dp.workers().next();
     Metrics m = dp.metrics();
     bytesFromClient =
         m.counter(
@@ -225,8 +233,7 @@ public final class TcpListener {
         name,
         spec.address(),
         serverChannels.size() + acceptors.size());
-    sweeper =
-        dp.workers().next().scheduleWithFixedDelay(this::sweepIdle, 50, 50, TimeUnit.MILLISECONDS);
+    sweepLoop.execute(this::scheduleSweep);
   }
 
   /**
@@ -271,29 +278,66 @@ public final class TcpListener {
   public void update(ListenerSpec.Tcp spec) {
     Policy next = policy(spec, policy);
     shaper.configure(next.bandwidth.bytesPerSecond(), next.bandwidth.bytesPerSecond());
+    countOnlyWhenShaping(next.bandwidth.bytesPerSecond());
     policy = next;
+    // a shorter idle timeout brings the next sweep forward
+    sweepLoop.execute(this::scheduleSweep);
   }
 
   /**
-   * Closes idle connections. Runs every 50 ms but walks the connections only as often as a quarter
-   * of the shortest idle timeout asks (at most once a second).
+   * The shaper's traffic counter ticks every 100 ms on an event loop; an unshaped listener (most of
+   * them) has no use for it, and with many listeners the ticks would be most of the loops' wakeups.
    */
-  private void sweepIdle() {
-    long now = System.nanoTime();
-    if (now - nextSweep < 0) {
-      return;
+  private void countOnlyWhenShaping(long bytesPerSecond) {
+    if (bytesPerSecond > 0) {
+      shaper.trafficCounter().start();
+    } else {
+      shaper.trafficCounter().stop();
     }
-    long shortest = Long.MAX_VALUE;
-    for (ChainState c : policy.chains()) {
-      long idle = c.spec().route().idleTimeout().toNanos();
+  }
+
+  /**
+   * How often idle connections are looked for: a quarter of the shortest idle timeout of the
+   * listener's chains, between 50 ms and a second — a connection idle for its timeout T is closed
+   * within T + T/4 (T + 1 s for long timeouts, and for connections that kept the timeout of a
+   * policy the listener has since replaced with a longer one).
+   */
+  static long sweepPeriodNanos(List<ListenerSpec.FilterChain> chains) {
+    long period = TimeUnit.SECONDS.toNanos(1);
+    for (ListenerSpec.FilterChain c : chains) {
+      long idle = c.route().idleTimeout().toNanos();
       if (idle > 0) {
-        shortest = Math.min(shortest, idle);
+        period = Math.min(period, idle / 4);
       }
     }
-    nextSweep = now + Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4);
+    return Math.max(period, TimeUnit.MILLISECONDS.toNanos(50));
+  }
+
+  /** (On {@link #sweepLoop}.) Schedules the next sweep, unless one is due sooner already. */
+  private void scheduleSweep() {
+    if (sweepStopped) {
+      return;
+    }
+    long delay = sweepPeriodNanos(policy.spec.chains());
+    long due = System.nanoTime() + delay;
+    if (sweeper != null) {
+      if (due - sweepDue >= 0) {
+        return;
+      }
+      sweeper.cancel(false);
+    }
+    sweepDue = due;
+    sweeper = sweepLoop.schedule(this::sweepIdle, delay, TimeUnit.NANOSECONDS);
+  }
+
+  /** (On {@link #sweepLoop}.) Closes the connections idle past their timeout. */
+  private void sweepIdle() {
+    sweeper = null;
+    long now = System.nanoTime();
     for (Connection f : connections) {
       f.checkIdle(now);
     }
+    scheduleSweep();
   }
 
   public void stopAccepting() {
@@ -345,9 +389,13 @@ public final class TcpListener {
     return done.whenComplete(
         (v, e) -> {
           shaper.release();
-          if (sweeper != null) {
-            sweeper.cancel(false);
-          }
+          sweepLoop.execute(
+              () -> {
+                sweepStopped = true;
+                if (sweeper != null) {
+                  sweeper.cancel(false);
+                }
+              });
         });
   }
 

@@ -352,30 +352,53 @@ class TcpProxyTest {
   void idleConnectionsAreClosed() throws Exception {
     Backend a = backend("a");
     int port = freePort();
-    Listener l =
-        Listener.newBuilder(tcpListener("mapping-idle", port, "svc-i").build())
-            .setFilterChains(
-                0,
-                io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
-                    .addFilters(
-                        io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
-                            .setName("envoy.filters.network.tcp_proxy")
-                            .setTypedConfig(
-                                com.google.protobuf.Any.pack(
-                                    io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3
-                                        .TcpProxy.newBuilder()
-                                        .setStatPrefix("i")
-                                        .setCluster("svc-i")
-                                        .setIdleTimeout(
-                                            com.google.protobuf.Duration.newBuilder()
-                                                .setNanos(300_000_000))
-                                        .build()))))
-            .build();
+    Listener l = withIdleTimeout(tcpListener("mapping-idle", port, "svc-i").build(), "svc-i");
     proxy.apply(l, edsCluster("svc-i", Cluster.LbPolicy.ROUND_ROBIN).build(), Ep.of(a.port()));
     Client c = client(port);
     assertThat(c.ask("x")).isEqualTo("a:x");
     assertThat(c.closedByPeer()).isTrue();
     await().untilAsserted(() -> assertThat(proxy.logged("idle_timeout")).hasSize(1));
+  }
+
+  @Test
+  void anIdleTimeoutSetByAnUpdateInPlaceClosesNewConnectionsOnly() throws Exception {
+    Backend a = backend("a");
+    int port = freePort();
+    Listener without = tcpListener("mapping-idle2", port, "svc-i2").build(); // idle timeout 1 h
+    Cluster c = edsCluster("svc-i2", Cluster.LbPolicy.ROUND_ROBIN).build();
+    proxy.apply(without, c, Ep.of(a.port()));
+    Client old = client(port);
+    assertThat(old.ask("1")).isEqualTo("a:1");
+
+    proxy.apply(withIdleTimeout(without, "svc-i2"), c, Ep.of(a.port()));
+    Client fresh = client(port);
+    assertThat(fresh.ask("2")).isEqualTo("a:2");
+    assertThat(fresh.closedByPeer()).isTrue();
+    await().untilAsserted(() -> assertThat(proxy.logged("idle_timeout")).hasSize(1));
+    // the established connection keeps the policy it was accepted under
+    assertThat(old.ask("3")).isEqualTo("a:3");
+  }
+
+  /** The listener with one tcp_proxy chain to {@code cluster} that closes after 300 ms idle. */
+  private static Listener withIdleTimeout(Listener l, String cluster) {
+    return Listener.newBuilder(l)
+        .setFilterChains(
+            0,
+            io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
+                .addFilters(
+                    io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy")
+                        .setTypedConfig(
+                            com.google.protobuf.Any.pack(
+                                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                                    .newBuilder()
+                                    .setStatPrefix("i")
+                                    .setCluster(cluster)
+                                    .setIdleTimeout(
+                                        com.google.protobuf.Duration.newBuilder()
+                                            .setNanos(300_000_000))
+                                    .build()))))
+        .build();
   }
 
   @Test

@@ -71,9 +71,12 @@ public final class Client implements AutoCloseable {
   }
 
   /** True when the proxy closed the connection (EOF or reset) without sending anything. */
+  /** Whether the peer closes (FIN or reset) within the read timeout; false if it stays open. */
   public boolean closedByPeer() {
     try {
       return socket.getInputStream().read() < 0;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
     } catch (IOException e) {
       return true;
     }
