@@ -34,7 +34,12 @@ final class DirectAcceptor implements EpollIoHandle {
   /** accept(2) fills it: the length, then the address and port, as Netty's native code lays out. */
   private final byte[] accepted = new byte[26];
 
+  /** How long accepting pauses when accept(2) fails (out of file descriptors, mostly). */
+  private static final long PAUSE_MILLIS = 1000;
+
   private IoRegistration registration;
+  private boolean paused;
+  private boolean closed;
 
   private DirectAcceptor(
       TcpListener listener, IoEventLoop loop, Socket socket, InetSocketAddress local) {
@@ -82,8 +87,7 @@ final class DirectAcceptor implements EpollIoHandle {
       try {
         fd = socket.accept(accepted);
       } catch (IOException e) {
-        // e.g. EMFILE: the connection stays queued; the next readiness event tries again
-        log.warn("listener {}: accept failed: {}", listener.name, e.getMessage());
+        pause(e);
         return;
       }
       if (fd < 0) {
@@ -99,6 +103,34 @@ final class DirectAcceptor implements EpollIoHandle {
     }
   }
 
+  /**
+   * accept(2) failed — out of file descriptors, mostly (EMFILE, ENFILE). The connection stays
+   * queued and the socket readable, and epoll would report it at every wait (a loop spinning at
+   * 100% until a descriptor frees), so accepting pauses for a second, as Netty's own acceptor does.
+   */
+  private void pause(IOException e) {
+    log.warn(
+        "listener {}: accept failed ({}); pausing accepts for {} ms",
+        listener.name,
+        e.getMessage(),
+        PAUSE_MILLIS);
+    paused = true;
+    registration.submit(EpollIoOps.EPOLLET); // nothing wanted; see DirectConnection.PARKED
+    loop.schedule(this::resume, PAUSE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private void resume() {
+    if (paused && !closed) {
+      paused = false;
+      registration.submit(EpollIoOps.EPOLLIN);
+    }
+  }
+
+  /** Whether accepting is paused after a failed accept(2) (for tests). */
+  boolean paused() {
+    return paused;
+  }
+
   /** Stops accepting: the socket is closed (which also takes it out of epoll) on its loop. */
   @Override
   public void close() {
@@ -110,6 +142,7 @@ final class DirectAcceptor implements EpollIoHandle {
   }
 
   private void close0() {
+    closed = true;
     try {
       socket.close();
     } catch (IOException e) {

@@ -19,6 +19,8 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One relayed TCP connection on plain sockets, driven by its event loop's epoll through Netty's I/O
@@ -35,6 +37,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class DirectConnection implements TcpListener.Connection {
 
+  private static final Logger log = LoggerFactory.getLogger(DirectConnection.class);
+
   private static final int IN = Native.EPOLLIN;
   private static final int OUT = Native.EPOLLOUT;
   private static final int RDHUP = Native.EPOLLRDHUP;
@@ -42,9 +46,10 @@ final class DirectConnection implements TcpListener.Connection {
   private static final int HUP = 0x010; // EPOLLHUP (Linux); Netty's Native does not name it
 
   /**
-   * The interest of a socket that wants nothing now: edge-triggered, so an error or hang-up is
-   * still reported once. Never "no interest at all": Netty's epoll handler removes the socket from
-   * epoll then, and fails a later change of interest.
+   * The interest of a socket that wants nothing now. Every other interest is level-triggered (Netty
+   * adds no EPOLLET); this one is edge-triggered, so an error or hang-up — which epoll reports
+   * whatever the interest — comes once, not at every wait. Never "no interest at all": Netty's
+   * epoll handler removes the socket from epoll then, and fails a later change of interest.
    */
   private static final int PARKED = Native.EPOLLET;
 
@@ -98,7 +103,12 @@ final class DirectConnection implements TcpListener.Connection {
       IoEventLoop loop,
       int fd,
       InetSocketAddress peer) {
-    new DirectConnection(listener, policy, loop, fd).start(peer);
+    DirectConnection c = new DirectConnection(listener, policy, loop, fd);
+    try {
+      c.start(peer);
+    } catch (RuntimeException bug) {
+      c.failedUnexpectedly(bug);
+    }
   }
 
   private void start(InetSocketAddress peer) {
@@ -249,10 +259,14 @@ final class DirectConnection implements TcpListener.Connection {
     if (finished) {
       return;
     }
-    if ((ready & ERR) != 0 || ((ready & HUP) != 0 && from.eof)) {
-      closeBoth(); // the socket is broken, or done both ways
+    if ((ready & ERR) != 0) {
+      closeBoth(); // the socket is broken
       return;
     }
+    // A hang-up alone (its FIN came, and ours went) closes nothing: what it sent may still be on
+    // its
+    // way to the other side (held aside while the backend connected); the second FIN passed on
+    // closes both. Its input has ended, so its interest becomes PARKED and epoll stops saying so.
     if (side.idleInput && (ready & OUT) == 0) {
       // Only an ended input's read interest to drop: done after this round of events, by when
       // the other side's FIN (often in the same round) has usually closed both sockets.
@@ -501,20 +515,41 @@ final class DirectConnection implements TcpListener.Connection {
         });
   }
 
+  /**
+   * A bug (not a socket's failure) reached the connection: it is closed and logged, and the event
+   * loop goes on with its other sockets' events instead of dropping them.
+   */
+  private void failedUnexpectedly(RuntimeException bug) {
+    log.warn("listener {}: closing a connection after an unexpected error", listener.name, bug);
+    a.refuse("internal_error");
+    closeBoth();
+  }
+
   private void closeBoth() {
     if (finished) {
       return;
     }
     finished = true;
     cancelConnectTimeout();
-    client.closeSocket();
-    if (backend != null) {
-      backend.closeSocket();
-    }
     up.release();
     down.release();
     listener.connections.remove(this);
     a.finish(up.bytes, down.bytes);
+    // The sockets are closed after this round of events. Netty finds an event's handle by its fd
+    // number: a socket closed now could have its number reused by an accept later in the round,
+    // and an event already fetched for it (its peer's other event) would reach the new socket.
+    try {
+      loop.execute(this::closeSockets);
+    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+      closeSockets();
+    }
+  }
+
+  private void closeSockets() {
+    client.closeSocket();
+    if (backend != null) {
+      backend.closeSocket();
+    }
   }
 
   /** One direction's bytes on their way: aside in a buffer or in its pipe, and its FIN. */
@@ -652,7 +687,11 @@ final class DirectConnection implements TcpListener.Connection {
 
     @Override
     public void handle(IoRegistration registration, IoEvent event) {
-      onEvent(this, ((EpollIoEvent) event).ops().value());
+      try {
+        onEvent(this, ((EpollIoEvent) event).ops().value());
+      } catch (RuntimeException bug) {
+        failedUnexpectedly(bug);
+      }
     }
 
     /** The event loop is shutting down (Netty calls this on the loop). */

@@ -111,20 +111,80 @@ class DirectRelayTest {
         .contains("\"bytesToClient\":19");
   }
 
-  @Test
-  void whatTheClientSendsWhileTheBackendTimesOutGoesToTheNextEndpointWithItsFin() throws Exception {
-    // A backend whose accept queue is full drops SYNs: connecting to it hangs until the timeout.
+  /** A backend whose accept queue is full drops SYNs: connecting to it hangs until the timeout. */
+  private ServerSocket silentEndpoint() throws Exception {
     ServerSocket full = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
     closing.add(full);
-    List<SocketChannel> queued = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       SocketChannel ch = SocketChannel.open();
       ch.configureBlocking(false);
       ch.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), full.getLocalPort()));
-      queued.add(ch);
       closing.add(ch);
     }
     Thread.sleep(200); // the handshakes that fit complete; later SYNs are dropped
+    return full;
+  }
+
+  @Test
+  void whatTheClientSentAheadStillReachesABackendThatAnsweredAndHalfClosedFirst() throws Exception {
+    ServerSocket full = silentEndpoint();
+    // Answers at once and half-closes, then reads, through a small window, what the client sent.
+    ServerSocket early = new ServerSocket();
+    closing.add(early);
+    early.setReceiveBufferSize(2048);
+    early.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+    List<Integer> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!early.isClosed()) {
+                try {
+                  Socket s = early.accept();
+                  Thread.ofVirtual()
+                      .start(
+                          () -> {
+                            try (s) {
+                              s.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8));
+                              s.shutdownOutput();
+                              Thread.sleep(300); // the answer and its FIN reach the client first
+                              received.add(s.getInputStream().readAllBytes().length);
+                            } catch (IOException | InterruptedException e) {
+                              received.add(-1);
+                            }
+                          });
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            });
+    int port = freePort();
+    proxy.apply(
+        tcpListener("mapping-e", port, "svc-e").build(),
+        edsCluster("svc-e", Cluster.LbPolicy.ROUND_ROBIN)
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setNanos(300_000_000))
+            .build(),
+        Ep.of(full.getLocalPort()),
+        Ep.of(early.getLocalPort()));
+
+    // Round robin: of two connections at least one waits for the silent endpoint first, so what
+    // it sends and its FIN are held aside, and reach the backend only after its answer and FIN.
+    byte[] ahead = new byte[60_000];
+    java.util.Arrays.fill(ahead, (byte) 'x');
+    for (int i = 0; i < 2; i++) {
+      try (Client c = new Client(port)) {
+        c.send(ahead);
+        c.socket().shutdownOutput();
+        assertThat(new String(c.socket().getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+            .isEqualTo("early");
+      }
+    }
+    await().untilAsserted(() -> assertThat(received).containsExactly(60_000, 60_000));
+    await().untilAsserted(() -> assertThat(proxy.logged("proxied")).hasSize(2));
+  }
+
+  @Test
+  void whatTheClientSendsWhileTheBackendTimesOutGoesToTheNextEndpointWithItsFin() throws Exception {
+    ServerSocket full = silentEndpoint();
     ServerSocket live = answersAfterFin();
     int port = freePort();
     proxy.apply(
