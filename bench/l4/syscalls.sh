@@ -54,7 +54,7 @@ for proxy in $PROXIES; do
     bash -c 'for ((i = 0; i < $1; i++)); do curl -sf -o /dev/null -H "Connection: close" "$2" || exit 1; done' _ "$REQUESTS" "$url"
   urls=()
   for ((i = 0; i < REQUESTS; i++)); do urls+=("$url"); done
-  count "$WORK/$proxy-keepalive.strace" "$PROXY_PID" "$proxy" curl -sf -o /dev/null "${urls[@]}"
+  count "$WORK/$proxy-keepalive.strace" "$PROXY_PID" "$proxy" bash -c 'curl -sf "$@" >/dev/null' _ "${urls[@]}"
   kill "$PROXY_PID"
   wait "$PROXY_PID" 2>/dev/null || true
 done

@@ -381,7 +381,10 @@ final class DirectConnection implements TcpListener.Connection {
         break;
       }
     }
-    if (burst >= FrontendHandler.SPLICE_AFTER_BURST && policy.splice() && !d.eof) {
+    if (burst >= FrontendHandler.SPLICE_AFTER_BURST
+        && policy.splice()
+        && !d.eof
+        && d.pipeIn == null) {
       try {
         FileDescriptor[] pipe = FileDescriptor.pipe();
         d.pipeOut = pipe[0];

@@ -335,7 +335,11 @@ public final class TcpListener {
     sweeper = null;
     long now = System.nanoTime();
     for (Connection f : connections) {
-      f.checkIdle(now);
+      try {
+        f.checkIdle(now);
+      } catch (java.util.concurrent.RejectedExecutionException loopShuttingDown) {
+        // its loop is stopping, and closes it anyway
+      }
     }
     scheduleSweep();
   }
