@@ -77,18 +77,20 @@ class L4ProxyOutOfDescriptorsIT {
         // Every descriptor the proxy may open is taken by a connection to its admin port (one
         // descriptor each); connections beyond wait in the kernel's accept queues.
         Path fds = Path.of("/proc/" + proxy.pid() + "/fd");
-        for (int i = 0; i < LIMIT; i++) {
-          long before = openDescriptors(fds);
-          if (before >= LIMIT) {
-            break;
-          }
-          holding.add(SocketChannel.open(new InetSocketAddress("127.0.0.1", adminPort)));
-          await()
-              .pollDelay(Duration.ZERO)
-              .pollInterval(Duration.ofMillis(2))
-              .atMost(Duration.ofSeconds(5))
-              .until(() -> openDescriptors(fds) > before);
-        }
+        // (one more each poll until the count is there: the count also moves with the proxy's own
+        // short-lived sockets, e.g. its attempts to reach the absent control plane)
+        await()
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(20))
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () -> {
+                  if (openDescriptors(fds) >= LIMIT) {
+                    return true;
+                  }
+                  holding.add(SocketChannel.open(new InetSocketAddress("127.0.0.1", adminPort)));
+                  return false;
+                });
         assertThat(openDescriptors(fds)).isEqualTo(LIMIT);
 
         try (Client waiting = new Client(port)) {
