@@ -1,5 +1,6 @@
 # bench/l4/lib.sh: what run.sh and syscalls.sh share — settings, the backends (started when this
-# is sourced), the three proxies' start functions, CPU time, waiting for a port, wrk's figures.
+# is sourced), the three proxies' start functions, CPU time, waiting for a port, each test's load,
+# wrk's figures.
 # Tools a script needs beyond run.sh's: EXTRA_TOOLS="strace curl" before sourcing it.
 # shellcheck shell=bash
 
@@ -134,6 +135,17 @@ await_port() {
 # wrk → requests/s (and p99 with --latency)
 wrk_rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 wrk_p99() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$1"; }
+
+# One test's load on one proxy for $3 seconds, its report on stdout (wrk's text, iperf3's JSON).
+load() {
+  local test="$1" proxy="$2" secs="$3" url="http://127.0.0.1:${HTTP_PORT[$2]}/"
+  case "$test" in
+    small) on_load_cpus wrk -t1 -c64 -d"${secs}s" "$url" ;;
+    conn) on_load_cpus wrk -t1 -c32 -d"${secs}s" -H "Connection: close" "$url" ;;
+    bulk) on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$secs" -J ;;
+    p99) on_load_cpus wrk -t1 -c8 -d"${secs}s" --latency "$url" ;;
+  esac
+}
 
 # Starts a proxy and waits until both its ports accept; sets PROXY_PID.
 start_proxy() {

@@ -39,6 +39,15 @@ steal_ms() {
     '$1 ~ /^cpu[0-9]+$/ && index(cpus, " " substr($1, 4) " ") { s += $9 } END { printf "%.0f", s * 1000 / hz }' /proc/stat
 }
 
+# A test's figure from load's report: requests/s, Gb/s, or the p99 in ms.
+figure() {
+  case "$1" in
+    small | conn) wrk_rps "$2" ;;
+    bulk) python3 -c 'import json, sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$2" ;;
+    p99) wrk_p99 "$2" ;;
+  esac
+}
+
 # Every proxy is started and warmed up once, then stopped (SIGSTOP) whenever another one is
 # measured: nothing of an idle proxy (a JVM's timers, a compiler thread) runs on the proxy CPUs
 # during another's test, and each kind of test runs for all proxies within a minute or two, so
@@ -46,7 +55,6 @@ steal_ms() {
 for proxy in "${PROXY_LIST[@]}"; do
   start_proxy "$proxy"
   PID_OF[$proxy]="$PROXY_PID"
-  url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
   # The same warm-up for every proxy (it matters for the JIT; it costs the others nothing): each
   # kind of traffic measured below, so no test is the first to reach a code path, and the
   # connection path twice (a load generator's exit takes close paths the steady state does not, and
@@ -54,11 +62,11 @@ for proxy in "${PROXY_LIST[@]}"; do
   # JVM still compiling the connection path during the measured connection test, and the relay
   # recompiled at the start and end of the bulk test, on the proxy's one CPU, during the p99 test
   # that follows (docs/BENCHMARKS.md, "Runs in session 4").
-  on_load_cpus wrk -t1 -c64 -d"${WARMUP:-20}s" "$url" >/dev/null
-  on_load_cpus wrk -t1 -c32 -d"${WARMUP_CONN:-10}s" -H "Connection: close" "$url" >/dev/null
-  on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t 3 >/dev/null
-  on_load_cpus wrk -t1 -c32 -d5s -H "Connection: close" "$url" >/dev/null
-  on_load_cpus wrk -t1 -c8 -d5s "$url" >/dev/null
+  load small "$proxy" "${WARMUP:-20}" >/dev/null
+  load conn "$proxy" "${WARMUP_CONN:-10}" >/dev/null
+  load bulk "$proxy" 3 >/dev/null
+  load conn "$proxy" 5 >/dev/null
+  load p99 "$proxy" 5 >/dev/null
   kill -STOP "$PROXY_PID"
 done
 
@@ -69,38 +77,16 @@ done
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 measure() {
-  local test="$1" round="$2" proxy="$3" pid="${PID_OF[$3]}" settle="${SETTLE:-3}" a b s0 s1 out rate
-  local url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
-  out="$WORK/$proxy-$test-$round"
+  local test="$1" round="$2" proxy="$3" pid="${PID_OF[$3]}" a b s0 s1 out rate
+  out="$WORK/$proxy-$test-$round.out"
   kill -CONT "$pid"
-  case "$test" in
-    small)
-      on_load_cpus wrk -t1 -c64 -d"${settle}s" "$url" >/dev/null
-      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
-      on_load_cpus wrk -t1 -c64 -d"${DURATION}s" "$url" >"$out.txt"
-      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
-      rate="$(wrk_rps "$out.txt")" ;;
-    conn)
-      on_load_cpus wrk -t1 -c32 -d"${settle}s" -H "Connection: close" "$url" >/dev/null
-      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
-      on_load_cpus wrk -t1 -c32 -d"${DURATION}s" -H "Connection: close" "$url" >"$out.txt"
-      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
-      rate="$(wrk_rps "$out.txt")" ;;
-    bulk)
-      on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$settle" >/dev/null
-      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
-      on_load_cpus iperf3 -c 127.0.0.1 -p "${BULK_PORT[$proxy]}" -t "$DURATION" -J >"$out.json"
-      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
-      rate="$(python3 -c 'import json, sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out.json")" ;;
-    p99)
-      on_load_cpus wrk -t1 -c8 -d"${settle}s" "$url" >/dev/null
-      a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
-      on_load_cpus wrk -t1 -c8 -d"${DURATION}s" --latency "$url" >"$out.txt"
-      b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
-      rate="$(wrk_p99 "$out.txt")" ;;
-  esac
+  load "$test" "$proxy" "${SETTLE:-3}" >/dev/null
+  a="$(cpu_seconds "$pid")" s0="$(steal_ms)"
+  load "$test" "$proxy" "$DURATION" >"$out"
+  b="$(cpu_seconds "$pid")" s1="$(steal_ms)"
   kill -STOP "$pid"
-  [[ -n "$rate" ]] || { echo "bench/l4: $proxy's $test test gave no result; see $out.*" >&2; exit 1; }
+  rate="$(figure "$test" "$out")"
+  [[ -n "$rate" ]] || { echo "bench/l4: $proxy's $test test gave no result; see $out" >&2; exit 1; }
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$round" "$proxy" "$rate" \
     "$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')" "$((s1 - s0))" >>"$RESULTS"
 }

@@ -48,8 +48,8 @@ count() {
 for proxy in $PROXIES; do
   start_proxy "$proxy"
   url="http://127.0.0.1:${HTTP_PORT[$proxy]}/"
-  on_load_cpus wrk -t1 -c64 -d"${WARMUP:-10}s" "$url" >/dev/null
-  on_load_cpus wrk -t1 -c32 -d"${WARMUP_CONN:-5}s" -H "Connection: close" "$url" >/dev/null
+  load small "$proxy" "${WARMUP:-10}" >/dev/null
+  load conn "$proxy" "${WARMUP_CONN:-5}" >/dev/null
   count "$WORK/$proxy-close.strace" "$PROXY_PID" "$proxy" \
     bash -c 'for ((i = 0; i < $1; i++)); do curl -sf -o /dev/null -H "Connection: close" "$2" || exit 1; done' _ "$REQUESTS" "$url"
   urls=()

@@ -38,7 +38,6 @@ final class DirectAcceptor implements EpollIoHandle {
   private static final long PAUSE_MILLIS = 1000;
 
   private IoRegistration registration;
-  private boolean paused;
   private boolean closed;
 
   private DirectAcceptor(
@@ -114,21 +113,14 @@ final class DirectAcceptor implements EpollIoHandle {
         listener.name,
         e.getMessage(),
         PAUSE_MILLIS);
-    paused = true;
     registration.submit(EpollIoOps.EPOLLET); // nothing wanted; see DirectConnection.PARKED
     loop.schedule(this::resume, PAUSE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void resume() {
-    if (paused && !closed) {
-      paused = false;
+    if (!closed) {
       registration.submit(EpollIoOps.EPOLLIN);
     }
-  }
-
-  /** Whether accepting is paused after a failed accept(2) (for tests). */
-  boolean paused() {
-    return paused;
   }
 
   /** Stops accepting: the socket is closed (which also takes it out of epoll) on its loop. */

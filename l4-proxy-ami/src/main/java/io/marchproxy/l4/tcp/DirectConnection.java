@@ -264,9 +264,9 @@ final class DirectConnection implements TcpListener.Connection {
       return;
     }
     // A hang-up alone (its FIN came, and ours went) closes nothing: what it sent may still be on
-    // its
-    // way to the other side (held aside while the backend connected); the second FIN passed on
-    // closes both. Its input has ended, so its interest becomes PARKED and epoll stops saying so.
+    // its way to the other side (held aside while the backend connected); the second FIN passed
+    // on closes both. Its input has ended, so its interest becomes PARKED and epoll stops saying
+    // so.
     if (side.idleInput && (ready & OUT) == 0) {
       // Only an ended input's read interest to drop: done after this round of events, by when
       // the other side's FIN (often in the same round) has usually closed both sockets.

@@ -49,10 +49,13 @@ class DirectRelayTest {
     proxy.close();
   }
 
-  /** A backend that reads until the client's FIN, then answers {@code got <n>} and closes. */
-  private ServerSocket answersAfterFin() throws IOException {
-    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    closing.add(server);
+  /** What a test backend does with each connection it accepts (on a thread of its own). */
+  private interface Conversation {
+    void with(Socket s) throws Exception;
+  }
+
+  /** Accepts on {@code server} until it is closed, each connection handled by {@code c}. */
+  private static void serveEach(ServerSocket server, Conversation c) {
     Thread.ofVirtual()
         .start(
             () -> {
@@ -63,11 +66,9 @@ class DirectRelayTest {
                       .start(
                           () -> {
                             try (s) {
-                              byte[] all = s.getInputStream().readAllBytes();
-                              s.getOutputStream()
-                                  .write(("got " + all.length).getBytes(StandardCharsets.UTF_8));
-                            } catch (IOException e) {
-                              // the proxy went away
+                              c.with(s);
+                            } catch (Exception e) {
+                              // the proxy went away; the test fails on the client's side
                             }
                           });
                 } catch (IOException e) {
@@ -75,6 +76,18 @@ class DirectRelayTest {
                 }
               }
             });
+  }
+
+  /** A backend that reads until the client's FIN, then answers {@code got <n>} and closes. */
+  private ServerSocket answersAfterFin() throws IOException {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    closing.add(server);
+    serveEach(
+        server,
+        s -> {
+          byte[] all = s.getInputStream().readAllBytes();
+          s.getOutputStream().write(("got " + all.length).getBytes(StandardCharsets.UTF_8));
+        });
     return server;
   }
 
@@ -175,29 +188,14 @@ class DirectRelayTest {
     early.setReceiveBufferSize(2048);
     early.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
     List<Integer> received = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              while (!early.isClosed()) {
-                try {
-                  Socket s = early.accept();
-                  Thread.ofVirtual()
-                      .start(
-                          () -> {
-                            try (s) {
-                              s.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8));
-                              s.shutdownOutput();
-                              Thread.sleep(300); // the answer and its FIN reach the client first
-                              received.add(s.getInputStream().readAllBytes().length);
-                            } catch (IOException | InterruptedException e) {
-                              received.add(-1);
-                            }
-                          });
-                } catch (IOException e) {
-                  return;
-                }
-              }
-            });
+    serveEach(
+        early,
+        s -> {
+          s.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8));
+          s.shutdownOutput();
+          Thread.sleep(300); // the answer and its FIN reach the client first
+          received.add(s.getInputStream().readAllBytes().length);
+        });
     int port = freePort();
     proxy.apply(
         tcpListener("mapping-e", port, "svc-e").build(),
